@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/fob-go/fob/train"
+	"github.com/fob-go/fob/train/experiment"
+)
+
+// parseExperiment reads EXPERIMENT.yaml [key=value ...] from a command's arguments.
+func parseExperiment(name string, args []string, extraOverrides ...string) (*experiment.Experiment, error) {
+	fs := newFlags(name, "EXPERIMENT.yaml [key=value ...]")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	overrides, files := splitOverrides(fs.Args())
+	if len(files) != 1 {
+		fs.Usage()
+		return nil, errors.New("give exactly one experiment file")
+	}
+	return experiment.Parse(files[0], append(overrides, extraOverrides...), experiment.RegistryCatalog())
+}
+
+func cmdRun(ctx context.Context, args []string) error {
+	exp, err := parseExperiment("run", args)
+	if err != nil {
+		return err
+	}
+	switch exp.Scheduler.Kind {
+	case "slurm_array", "slurm_jobs":
+		return submitSlurm(ctx, exp)
+	}
+	outcomes, err := train.Execute(ctx, exp, train.Options{})
+	if err != nil {
+		return err
+	}
+	if err := report(outcomes); err != nil {
+		return err
+	}
+	return plotIfAsked(exp)
+}
+
+func cmdSetup(ctx context.Context, args []string) error {
+	exp, err := parseExperiment("setup", args)
+	if err != nil {
+		return err
+	}
+	done, err := train.Setup(ctx, exp)
+	for _, name := range done {
+		fmt.Printf("%s: data ready\n", name)
+	}
+	return err
+}

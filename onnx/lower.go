@@ -1,0 +1,818 @@
+package onnx
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/fob-go/fob/onnx/onnxpb"
+	"github.com/fob-go/fob/runtime/tensor"
+)
+
+// DropoutMode says what ForImport does with Dropout nodes.
+type DropoutMode int
+
+const (
+	// DropoutRemove is for inference: consumers read the Dropout input directly.
+	DropoutRemove DropoutMode = iota
+	// DropoutMasks is for training: y = Dropout(x, ratio) becomes y = Mul(x, M) with M a new
+	// float32 graph input "fob.dropout.<k>" that the trainer feeds with keep-mask / (1 - ratio).
+	DropoutMasks
+)
+
+// ImportOptions configures ForImport.
+type ImportOptions struct {
+	Dropout DropoutMode
+}
+
+// DropoutSite describes one Dropout turned into a mask input (DropoutMasks mode): the mask
+// input named Mask multiplies the tensor named Input; Ratio is the drop probability. The mask
+// input is declared in the lowered graph with the inferred shape of Input (SignatureOf shows it).
+type DropoutSite struct {
+	Input, Mask string
+	Ratio       float64
+}
+
+// gomlxOps are the ops onnx-gomlx v0.3.4 converts (its convertNode switch).
+var gomlxOps = map[string]bool{}
+
+func init() {
+	for _, op := range strings.Fields(`Add Sub Mul Div Pow And Or Xor BitwiseAnd BitwiseOr BitwiseXor
+		Equal Less LessOrEqual Greater GreaterOrEqual Sqrt Exp Log Erf Relu Abs Neg Sign Ceil Floor
+		Identity Not BitwiseNot Tanh Sin Cos MatMul Clip Where Min Max Constant Gather GatherElements
+		Shape Concat Softmax Cast Transpose Gemm Flatten DequantizeLinear QuantizeLinear MatMulInteger
+		QLinearMatMul Squeeze Unsqueeze Slice Reshape ReduceMean ConstantOfShape Expand Tile Range
+		CumSum LSTM Conv AveragePool MaxPool GlobalAveragePool BatchNormalization LayerNormalization
+		Pad DynamicQuantizeLinear Split Trilu ScatterND If`) {
+		gomlxOps[op] = true
+	}
+}
+
+// minInputs guards the rewrites below against malformed nodes.
+var minInputs = map[string]int{"Identity": 1, "Dropout": 1, "Sigmoid": 1, "Softplus": 1, "LeakyRelu": 1,
+	"Elu": 1, "Reciprocal": 1, "Gelu": 1, "LogSoftmax": 1, "Softmax": 1, "ReduceSum": 1, "Gemm": 2,
+	"Conv": 2, "MaxPool": 1, "AveragePool": 1}
+
+// loweredOps are the ops ForImport rewrites into gomlxOps.
+var loweredOps = strings.Fields("Dropout Sigmoid LogSoftmax Reciprocal LeakyRelu Elu Gelu Softplus ReduceSum")
+
+func supportedList() string {
+	all := append([]string{}, loweredOps...)
+	for op := range gomlxOps {
+		all = append(all, op)
+	}
+	sort.Strings(all)
+	return strings.Join(all, " ")
+}
+
+// ForImport returns a rewritten copy of m that onnx-gomlx v0.3.4 can import and differentiate;
+// m itself is not modified (it is what gets exported after training). The rewrites:
+//   - Dropout: removed or turned into a mask input (see DropoutMode); Identity: removed, its
+//     consumers (and graph outputs) read its input, since Identity has no gradient in GoMLX.
+//   - Ops onnx-gomlx lacks, rebuilt from ops it has: Sigmoid, Softplus, LeakyRelu, Elu (in forms
+//     whose exponentials never overflow), LogSoftmax (from Softmax, so no ReduceMax is needed),
+//     Reciprocal, Gelu (erf and tanh forms), ReduceSum (from ReduceMean).
+//   - Gemm with alpha or beta != 1 (onnx-gomlx reads beta from alpha) becomes MatMul/Mul/Add.
+//   - Conv, MaxPool and AveragePool get explicit strides, pads (and Conv dilations,
+//     kernel_shape) since onnx-gomlx's defaults differ from ONNX's or crash.
+//   - Softmax/LogSoftmax of opsets < 13 (which flatten to 2-D) are wrapped in Flatten/Reshape.
+//   - Initializers listed as graph inputs stop being inputs; value_info is dropped; initializers
+//     only the removed nodes read are dropped; outputs without a declared shape get the inferred
+//     one (onnx-gomlx needs one).
+//
+// New constants are Constant nodes, never initializers, so they do not become trainable
+// variables. An op that is neither supported nor lowered is an error naming op and node.
+func ForImport(m *onnxpb.ModelProto, opt ImportOptions) (lowered *onnxpb.ModelProto, sites []DropoutSite, err error) {
+	if m.GetGraph() == nil {
+		return nil, nil, fmt.Errorf("onnx: ForImport: model has no graph")
+	}
+	c := proto.Clone(m).(*onnxpb.ModelProto)
+	defer func() {
+		// Malformed graphs must come back as errors, never as panics in the caller.
+		if r := recover(); r != nil {
+			lowered, sites, err = nil, nil, fmt.Errorf("onnx: preparing graph %q for training: malformed graph (%v)", c.Graph.GetName(), r)
+		}
+	}()
+	l := newLowerer(c, opt)
+	for _, n := range c.Graph.GetNode() {
+		l.lower(n)
+	}
+	if len(l.unsupported) > 0 {
+		return nil, nil, fmt.Errorf("onnx: %s; supported: %s", strings.Join(l.unsupported, "; "), supportedList())
+	}
+	if len(l.errs) > 0 {
+		return nil, nil, fmt.Errorf("onnx: preparing graph %q for training: %s", c.Graph.GetName(), strings.Join(l.errs, "; "))
+	}
+	l.finish()
+	if len(l.errs) > 0 {
+		return nil, nil, fmt.Errorf("onnx: preparing graph %q for training: %s", c.Graph.GetName(), strings.Join(l.errs, "; "))
+	}
+	sites = make([]DropoutSite, len(l.sites))
+	for i, s := range l.sites {
+		sites[i] = *s
+	}
+	return c, sites, nil
+}
+
+type lowerer struct {
+	m           *onnxpb.ModelProto
+	g           *onnxpb.GraphProto
+	opset       int64
+	opt         ImportOptions
+	used        map[string]bool
+	seq         int
+	consts      map[string]tensor.Tensor
+	inits       map[string]bool
+	nodes       []*onnxpb.NodeProto
+	alias       map[string]string // output of a removed pass-through node -> its input
+	scalars     map[float32]string
+	unsupported []string
+	errs        []string
+	sites       []*DropoutSite
+	maskInputs  []*onnxpb.ValueInfoProto
+	shapes      *shapeInference
+	base        string // name stem for nodes emitted while lowering the current node
+}
+
+func newLowerer(m *onnxpb.ModelProto, opt ImportOptions) *lowerer {
+	l := &lowerer{m: m, g: m.Graph, opt: opt, used: map[string]bool{}, consts: map[string]tensor.Tensor{},
+		inits: map[string]bool{}, alias: map[string]string{}, scalars: map[float32]string{}, opset: 1}
+	for _, o := range m.GetOpsetImport() {
+		if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
+			l.opset = o.GetVersion()
+		}
+	}
+	for _, t := range l.g.GetInitializer() {
+		l.used[t.GetName()] = true
+		l.inits[t.GetName()] = true
+		if v, err := TensorOf(t); err == nil && t.GetName() != "" {
+			l.consts[t.GetName()] = v
+		}
+	}
+	for _, vi := range l.g.GetInput() {
+		l.used[vi.GetName()] = true
+	}
+	for _, vi := range l.g.GetOutput() {
+		l.used[vi.GetName()] = true
+	}
+	for _, n := range l.g.GetNode() {
+		l.used[n.GetName()] = true
+		for _, s := range append(append([]string{}, n.GetInput()...), n.GetOutput()...) {
+			l.used[s] = true
+		}
+		if n.GetOpType() == "Constant" && len(n.GetOutput()) == 1 {
+			if t, err := constantValue(n); err == nil {
+				l.consts[n.GetOutput()[0]] = t
+			}
+		}
+	}
+	l.shapes = inferShapes(l.g, l.consts, l.opset)
+	return l
+}
+
+// fresh returns an unused name derived from the current node.
+func (l *lowerer) fresh(what string) string {
+	for {
+		l.seq++
+		name := fmt.Sprintf("%s.fob.%s%d", l.base, what, l.seq)
+		if !l.used[name] {
+			l.used[name] = true
+			return name
+		}
+	}
+}
+
+// emitTo appends a node writing output.
+func (l *lowerer) emitTo(op string, inputs []string, output string, attrs ...*onnxpb.AttributeProto) string {
+	l.nodes = append(l.nodes, &onnxpb.NodeProto{
+		Name: proto.String(l.fresh(op)), OpType: proto.String(op),
+		Input: inputs, Output: []string{output}, Attribute: attrs,
+	})
+	return output
+}
+
+// emit appends a node writing a fresh intermediate and returns its name.
+func (l *lowerer) emit(op string, inputs []string, attrs ...*onnxpb.AttributeProto) string {
+	return l.emitTo(op, inputs, l.fresh(strings.ToLower(op)), attrs...)
+}
+
+// scalar returns a float32 scalar Constant (shared by all later users).
+func (l *lowerer) scalar(v float32) string {
+	if name, ok := l.scalars[v]; ok {
+		return name
+	}
+	saved := l.base
+	l.base = "fob.const"
+	name := l.emit("Constant", nil, AttrTensor("value", tensor.F32s([]float32{v})))
+	l.base = saved
+	l.scalars[v] = name
+	return name
+}
+
+func (l *lowerer) ints(v ...int64) string {
+	return l.emit("Constant", nil, AttrTensor("value", tensor.I64s(v, len(v))))
+}
+
+func nodeLabel(n *onnxpb.NodeProto) string {
+	if n.GetName() != "" {
+		return n.GetName()
+	}
+	if len(n.GetOutput()) > 0 {
+		return "producing " + n.GetOutput()[0]
+	}
+	return "unnamed"
+}
+
+func (l *lowerer) fail(n *onnxpb.NodeProto, format string, args ...any) {
+	l.errs = append(l.errs, fmt.Sprintf("%s node %q: %s", n.GetOpType(), nodeLabel(n), fmt.Sprintf(format, args...)))
+}
+
+func (l *lowerer) notSupported(n *onnxpb.NodeProto, why string) {
+	op := n.GetOpType()
+	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+		op = d + "." + op
+	}
+	l.unsupported = append(l.unsupported, fmt.Sprintf("op %s (node %s) is not supported for training%s", op, nodeLabel(n), why))
+}
+
+func (l *lowerer) keep(n *onnxpb.NodeProto) { l.nodes = append(l.nodes, n) }
+
+func (l *lowerer) lower(n *onnxpb.NodeProto) {
+	l.base = nodeLabel(n)
+	if len(n.GetOutput()) > 0 && n.GetOutput()[0] != "" {
+		l.base = n.GetOutput()[0]
+	}
+	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+		l.notSupported(n, " (custom domain)")
+		return
+	}
+	if len(n.GetOutput()) == 0 || n.GetOutput()[0] == "" {
+		l.fail(n, "the node has no output")
+		return
+	}
+	if need := minInputs[n.GetOpType()]; len(n.GetInput()) < need || (need > 0 && n.GetInput()[0] == "") {
+		l.fail(n, "the node has %d inputs, ONNX requires at least %d", len(n.GetInput()), need)
+		return
+	}
+	in := func(i int) string {
+		if i < len(n.GetInput()) {
+			return n.GetInput()[i]
+		}
+		return ""
+	}
+	x, y := in(0), n.GetOutput()[0]
+	switch n.GetOpType() {
+	case "Identity":
+		l.alias[y] = x
+	case "Dropout":
+		l.dropout(n)
+	case "Sigmoid":
+		// exp(min(x,0)) / (exp(min(x,0)) + exp(-max(x,0))): neither exponential can overflow, so
+		// forward and gradient stay finite for any x, and small outputs keep relative precision.
+		neg := l.emit("Min", []string{x, l.scalar(0)})
+		pos := l.emit("Sub", []string{x, neg})
+		a := l.emit("Exp", []string{neg})
+		b := l.emit("Exp", []string{l.emit("Neg", []string{pos})})
+		l.emitTo("Div", []string{a, l.emit("Add", []string{a, b})}, y)
+	case "Softplus":
+		// max(x,0) + log(1 + exp(-|x|)), with -|x| = min(x,0) - max(x,0).
+		neg := l.emit("Min", []string{x, l.scalar(0)})
+		pos := l.emit("Sub", []string{x, neg})
+		e := l.emit("Exp", []string{l.emit("Sub", []string{neg, pos})})
+		l.emitTo("Add", []string{pos, l.emit("Log", []string{l.emit("Add", []string{e, l.scalar(1)})})}, y)
+	case "LeakyRelu":
+		// x + (alpha-1)*min(x,0)
+		alpha := attrFloat(n, "alpha", 0.01)
+		neg := l.emit("Min", []string{x, l.scalar(0)})
+		l.emitTo("Add", []string{x, l.emit("Mul", []string{neg, l.scalar(alpha - 1)})}, y)
+	case "Elu":
+		// max(x,0) + alpha*(exp(min(x,0)) - 1)
+		alpha := attrFloat(n, "alpha", 1)
+		neg := l.emit("Min", []string{x, l.scalar(0)})
+		pos := l.emit("Sub", []string{x, neg})
+		em1 := l.emit("Sub", []string{l.emit("Exp", []string{neg}), l.scalar(1)})
+		l.emitTo("Add", []string{pos, l.emit("Mul", []string{em1, l.scalar(alpha)})}, y)
+	case "Reciprocal":
+		l.emitTo("Div", []string{l.scalar(1), x}, y)
+	case "Gelu":
+		half := l.emit("Mul", []string{x, l.scalar(0.5)})
+		var inner string
+		switch approx := attrString(n, "approximate", "none"); approx {
+		case "none":
+			inner = l.emit("Erf", []string{l.emit("Mul", []string{x, l.scalar(float32(1 / math.Sqrt2))})})
+		case "tanh":
+			x3 := l.emit("Mul", []string{l.emit("Mul", []string{x, x}), x})
+			u := l.emit("Add", []string{x, l.emit("Mul", []string{x3, l.scalar(0.044715)})})
+			inner = l.emit("Tanh", []string{l.emit("Mul", []string{u, l.scalar(float32(math.Sqrt(2 / math.Pi)))})})
+		default:
+			l.fail(n, "approximate=%q is not an ONNX Gelu mode (want \"none\" or \"tanh\")", approx)
+			return
+		}
+		l.emitTo("Mul", []string{half, l.emit("Add", []string{inner, l.scalar(1)})}, y)
+	case "LogSoftmax":
+		l.softmaxFamily(n, true)
+	case "Softmax":
+		if l.opset < 13 {
+			l.softmaxFamily(n, false)
+		} else {
+			l.keep(n)
+		}
+	case "ReduceSum":
+		l.reduceSum(n)
+	case "Gemm":
+		l.gemm(n)
+	case "Conv", "MaxPool", "AveragePool":
+		l.convPool(n)
+	case "BatchNormalization":
+		if attrInt(n, "training_mode", 0) != 0 {
+			l.notSupported(n, " with training_mode=1 (batch statistics); export the model in eval mode "+
+				"or build batch statistics from ReduceMean/Sub/Mul/Sqrt/Div")
+			return
+		}
+		l.keep(n)
+	case "Constant":
+		if _, err := constantValue(n); err != nil {
+			l.fail(n, "%v", err)
+			return
+		}
+		if findAttr(n, "value") == nil { // value_float & co: onnx-gomlx reads only "value"
+			t, _ := constantValue(n)
+			n.Attribute = []*onnxpb.AttributeProto{AttrTensor("value", t)}
+		}
+		l.keep(n)
+	default:
+		if !gomlxOps[n.GetOpType()] {
+			l.notSupported(n, "")
+			return
+		}
+		l.checkSubgraphs(n)
+		l.keep(n)
+	}
+}
+
+// checkSubgraphs flags unsupported ops inside control-flow bodies (lowering does not reach them).
+func (l *lowerer) checkSubgraphs(n *onnxpb.NodeProto) {
+	for _, a := range n.GetAttribute() {
+		graphs := append([]*onnxpb.GraphProto{}, a.GetGraphs()...)
+		if a.GetG() != nil {
+			graphs = append(graphs, a.GetG())
+		}
+		for _, g := range graphs {
+			for _, sn := range g.GetNode() {
+				if !gomlxOps[sn.GetOpType()] || (sn.GetDomain() != "" && sn.GetDomain() != "ai.onnx") {
+					l.notSupported(sn, fmt.Sprintf(" (inside subgraph %q of node %s, where ops are not lowered)", a.GetName(), nodeLabel(n)))
+				}
+			}
+		}
+	}
+}
+
+// constantValue decodes a Constant node's value (value or value_float(s)/value_int(s)).
+func constantValue(n *onnxpb.NodeProto) (tensor.Tensor, error) {
+	for _, a := range n.GetAttribute() {
+		switch a.GetName() {
+		case "value":
+			return TensorOf(a.GetT())
+		case "value_float":
+			return tensor.F32s([]float32{a.GetF()}), nil
+		case "value_floats":
+			return tensor.F32s(append([]float32{}, a.GetFloats()...), len(a.GetFloats())), nil
+		case "value_int":
+			return tensor.I64s([]int64{a.GetI()}), nil
+		case "value_ints":
+			return tensor.I64s(append([]int64{}, a.GetInts()...), len(a.GetInts())), nil
+		default:
+			return tensor.Tensor{}, fmt.Errorf("constant attribute %q is not supported (only value, value_float(s), value_int(s))", a.GetName())
+		}
+	}
+	return tensor.Tensor{}, fmt.Errorf("constant has no value attribute")
+}
+
+func (l *lowerer) dropout(n *onnxpb.NodeProto) {
+	x, y := n.GetInput()[0], n.GetOutput()[0]
+	if len(n.GetOutput()) > 1 && n.GetOutput()[1] != "" && l.consumed(n.GetOutput()[1]) {
+		l.notSupported(n, fmt.Sprintf(": its mask output %q is used by the graph", n.GetOutput()[1]))
+		return
+	}
+	ratio := 0.5
+	if l.opset < 12 {
+		ratio = float64(attrFloat(n, "ratio", 0.5))
+	} else if len(n.GetInput()) > 1 && n.GetInput()[1] != "" {
+		t, ok := l.consts[n.GetInput()[1]]
+		if !ok || t.F32 == nil || len(t.F32) != 1 {
+			l.fail(n, "ratio input %q must be a float32 scalar constant or initializer", n.GetInput()[1])
+			return
+		}
+		ratio = float64(t.F32[0])
+	}
+	if ratio < 0 || ratio >= 1 {
+		l.fail(n, "ratio %g is outside [0, 1)", ratio)
+		return
+	}
+	if l.opt.Dropout == DropoutRemove || ratio == 0 {
+		l.alias[y] = x
+		return
+	}
+	mask := fmt.Sprintf("fob.dropout.%d", len(l.sites))
+	if l.used[mask] {
+		l.fail(n, "the mask input name %q is already used in the graph", mask)
+		return
+	}
+	l.used[mask] = true
+	s := l.shapes.shapes[x]
+	if !s.known() {
+		l.fail(n, "cannot infer the rank of its input %q to declare mask input %q; add a value_info "+
+			"entry for %q (e.g. run onnx.shape_inference.infer_shapes on the model)", x, mask, x)
+		return
+	}
+	dims := make([]any, len(s))
+	for i, d := range s {
+		switch {
+		case d.isFixed():
+			dims[i] = int(d.v)
+		case d.p != "":
+			dims[i] = d.p
+		default:
+			dims[i] = fmt.Sprintf("%s.d%d", mask, i)
+		}
+	}
+	vi, err := valueInfo(mask, "float32", dims)
+	if err != nil {
+		l.fail(n, "declaring mask input: %v", err)
+		return
+	}
+	l.maskInputs = append(l.maskInputs, vi)
+	l.emitTo("Mul", []string{x, mask}, y)
+	l.sites = append(l.sites, &DropoutSite{Input: x, Mask: mask, Ratio: ratio})
+}
+
+// consumed reports whether name is read by any node or is a graph output.
+func (l *lowerer) consumed(name string) bool {
+	for _, o := range l.g.GetOutput() {
+		if o.GetName() == name {
+			return true
+		}
+	}
+	for _, n := range l.g.GetNode() {
+		for _, in := range n.GetInput() {
+			if in == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// softmaxFamily emits LogSoftmax (log=true) or an opset<13 Softmax.
+// LogSoftmax(x) = x - LSE with LSE = sum_k p_k (x_k - log p_k) / sum_k p_k, p = Softmax(x): an
+// identity (x_k - log p_k = LSE for every k) that needs no ReduceMax or ReduceSum (both missing
+// in onnx-gomlx) and inherits Softmax's stability; the ratio of means is the ratio of sums. The
+// 1e-30 inside the log only matters where p_k underflows, and there p_k weighs it away.
+func (l *lowerer) softmaxFamily(n *onnxpb.NodeProto, log bool) {
+	x, y := n.GetInput()[0], n.GetOutput()[0]
+	axis := attrInt(n, "axis", -1)
+	src := x
+	if l.opset < 13 {
+		// Old semantics: coerce to 2-D at axis (default 1), normalise over the flattened tail.
+		axis = attrInt(n, "axis", 1)
+		src = l.emit("Flatten", []string{x}, AttrInt("axis", axis))
+		axis = 1
+	}
+	p := l.emit("Softmax", []string{src}, AttrInt("axis", axis))
+	out := p
+	if log {
+		lp := l.emit("Log", []string{l.emit("Add", []string{p, l.scalar(1e-30)})})
+		num := l.reduceMean(l.emit("Mul", []string{p, l.emit("Sub", []string{src, lp})}), []int64{axis}, true)
+		den := l.reduceMean(p, []int64{axis}, true)
+		out = l.emit("Sub", []string{src, l.emit("Div", []string{num, den})})
+	}
+	if l.opset < 13 {
+		l.emitTo("Reshape", []string{out, l.emit("Shape", []string{x})}, y)
+		return
+	}
+	// Rename the last emitted node's output to y.
+	last := l.nodes[len(l.nodes)-1]
+	last.Output[0] = y
+}
+
+// reduceMean emits ReduceMean in the form the model's opset expects (axes input from opset 18).
+func (l *lowerer) reduceMean(x string, axes []int64, keepdims bool) string {
+	kd := int64(0)
+	if keepdims {
+		kd = 1
+	}
+	if len(axes) == 0 {
+		return l.emit("ReduceMean", []string{x}, AttrInt("keepdims", kd))
+	}
+	if l.opset >= 18 {
+		return l.emit("ReduceMean", []string{x, l.ints(axes...)}, AttrInt("keepdims", kd))
+	}
+	return l.emit("ReduceMean", []string{x}, AttrInts("axes", axes), AttrInt("keepdims", kd))
+}
+
+// dimCount returns a float32 scalar: the size of x along axis (axis < 0 counts from the end).
+func (l *lowerer) dimCount(x string, axis int64) string {
+	end := axis + 1
+	if axis == -1 {
+		end = math.MaxInt64
+	}
+	shp := l.emit("Shape", []string{x})
+	var one string
+	if l.opset >= 10 {
+		one = l.emit("Slice", []string{shp, l.ints(axis), l.ints(end), l.ints(0)})
+	} else {
+		one = l.emit("Slice", []string{shp}, AttrInts("starts", []int64{axis}), AttrInts("ends", []int64{end}), AttrInts("axes", []int64{0}))
+	}
+	f := l.emit("Cast", []string{one}, AttrInt("to", int64(onnxpb.TensorProto_FLOAT)))
+	return l.reduceMean(f, nil, false) // [1] -> scalar
+}
+
+// reduceSum lowers ReduceSum(x, axes) to ReduceMean(x, axes) * (number of reduced elements).
+func (l *lowerer) reduceSum(n *onnxpb.NodeProto) {
+	x, y := n.GetInput()[0], n.GetOutput()[0]
+	keep := attrInt(n, "keepdims", 1) != 0
+	var axes []int64
+	if a := findAttr(n, "axes"); a != nil {
+		axes = a.GetInts()
+	} else if len(n.GetInput()) > 1 && n.GetInput()[1] != "" {
+		t, ok := l.consts[n.GetInput()[1]]
+		if !ok || t.I64 == nil {
+			l.fail(n, "axes input %q must be an int64 constant or initializer", n.GetInput()[1])
+			return
+		}
+		axes = t.I64
+	}
+	if len(axes) == 0 && attrInt(n, "noop_with_empty_axes", 0) != 0 {
+		l.alias[y] = x
+		return
+	}
+	var count string
+	if len(axes) == 0 {
+		count = l.dimCount(l.emit("Flatten", []string{x}, AttrInt("axis", 0)), 1)
+	} else {
+		for _, a := range axes {
+			c := l.dimCount(x, a)
+			if count == "" {
+				count = c
+			} else {
+				count = l.emit("Mul", []string{count, c})
+			}
+		}
+	}
+	mean := l.reduceMean(x, axes, keep)
+	l.emitTo("Mul", []string{mean, count}, y)
+}
+
+// gemm lowers Gemm with alpha or beta != 1 (onnx-gomlx reads beta from the alpha attribute).
+func (l *lowerer) gemm(n *onnxpb.NodeProto) {
+	alpha, beta := attrFloat(n, "alpha", 1), attrFloat(n, "beta", 1)
+	if alpha == 1 && beta == 1 {
+		l.keep(n)
+		return
+	}
+	in := n.GetInput()
+	a, b, y := in[0], in[1], n.GetOutput()[0]
+	if attrInt(n, "transA", 0) != 0 {
+		a = l.emit("Transpose", []string{a}, AttrInts("perm", []int64{1, 0}))
+	}
+	if attrInt(n, "transB", 0) != 0 {
+		b = l.emit("Transpose", []string{b}, AttrInts("perm", []int64{1, 0}))
+	}
+	hasC := len(in) > 2 && in[2] != "" && beta != 0
+	out := l.emit("MatMul", []string{a, b})
+	if alpha != 1 {
+		out = l.emit("Mul", []string{out, l.scalar(alpha)})
+	}
+	if hasC {
+		c := in[2]
+		if beta != 1 {
+			c = l.emit("Mul", []string{c, l.scalar(beta)})
+		}
+		out = l.emit("Add", []string{out, c})
+	}
+	// The last node emitted computes out: let it write y directly.
+	l.nodes[len(l.nodes)-1].Output[0] = y
+}
+
+// convPool writes out the attributes onnx-gomlx would otherwise get wrong (item 6 of the field
+// notes): strides, pads, Conv dilations and kernel_shape.
+func (l *lowerer) convPool(n *onnxpb.NodeProto) {
+	op := n.GetOpType()
+	kernel := attrInts(n, "kernel_shape", nil)
+	if kernel == nil && op == "Conv" && len(n.GetInput()) > 1 {
+		if w, ok := l.consts[n.GetInput()[1]]; ok && len(w.Shape) >= 3 {
+			for _, d := range w.Shape[2:] {
+				kernel = append(kernel, int64(d))
+			}
+		}
+	}
+	if kernel == nil {
+		l.fail(n, "kernel_shape is missing and cannot be read from a constant weight; add the attribute")
+		return
+	}
+	sp := len(kernel)
+	auto := attrString(n, "auto_pad", "NOTSET")
+	switch auto {
+	case "NOTSET", "":
+	case "VALID":
+		if findAttr(n, "pads") != nil {
+			l.fail(n, "auto_pad=VALID together with pads")
+			return
+		}
+	default:
+		l.notSupported(n, fmt.Sprintf(" with auto_pad=%s; export with explicit pads", auto))
+		return
+	}
+	if op != "Conv" && attrInt(n, "ceil_mode", 0) != 0 {
+		l.notSupported(n, " with ceil_mode=1")
+		return
+	}
+	if op == "MaxPool" {
+		if attrInt(n, "storage_order", 0) != 0 {
+			l.notSupported(n, " with storage_order=1")
+			return
+		}
+		if len(n.GetOutput()) > 1 && n.GetOutput()[1] != "" && l.consumed(n.GetOutput()[1]) {
+			l.notSupported(n, " with its Indices output used")
+			return
+		}
+	}
+	if op != "Conv" {
+		if d := attrInts(n, "dilations", nil); d != nil {
+			for _, v := range d {
+				if v != 1 {
+					l.notSupported(n, fmt.Sprintf(" with dilations=%v", d))
+					return
+				}
+			}
+		}
+	}
+	pads := attrInts(n, "pads", make([]int64, 2*sp))
+	if op == "AveragePool" && attrInt(n, "count_include_pad", 0) != 0 {
+		for _, p := range pads {
+			if p != 0 {
+				l.notSupported(n, " with count_include_pad=1 and non-zero pads")
+				return
+			}
+		}
+	}
+	strides := attrInts(n, "strides", ones(sp))
+	dil := attrInts(n, "dilations", ones(sp))
+	if len(strides) != sp || len(pads) != 2*sp || len(dil) != sp {
+		l.fail(n, "kernel_shape %v, strides %v, pads %v, dilations %v disagree on the number of spatial axes", kernel, strides, pads, dil)
+		return
+	}
+	if op == "Conv" && !allOnes(strides) && !allOnes(dil) {
+		l.notSupported(n, fmt.Sprintf(" with both strides %v and dilations %v (GoMLX convolutions take one or the other)", strides, dil))
+		return
+	}
+	attrs := []*onnxpb.AttributeProto{AttrInts("kernel_shape", kernel), AttrInts("strides", strides), AttrInts("pads", pads)}
+	if op == "Conv" {
+		attrs = append(attrs, AttrInts("dilations", dil), AttrInt("group", attrInt(n, "group", 1)))
+	}
+	// Keep any other attribute as is; the ones rewritten or dropped above are replaced.
+	for _, a := range n.GetAttribute() {
+		switch a.GetName() {
+		case "kernel_shape", "strides", "pads", "dilations", "group", "auto_pad", "count_include_pad":
+		default:
+			attrs = append(attrs, a)
+		}
+	}
+	n.Attribute = attrs
+	l.keep(n)
+}
+
+// finish applies the aliases, rewires graph outputs, declares mask inputs and prunes.
+func (l *lowerer) finish() {
+	rename := map[string]string{}
+	resolve := func(name string) string {
+		for i := 0; i < len(l.alias)+1; i++ {
+			src, ok := l.alias[name]
+			if !ok {
+				break
+			}
+			name = src
+		}
+		if r, ok := rename[name]; ok {
+			return r
+		}
+		return name
+	}
+	producer := map[string]*onnxpb.NodeProto{}
+	for _, n := range l.nodes {
+		for _, o := range n.GetOutput() {
+			producer[o] = n
+		}
+	}
+	isOutput := map[string]bool{}
+	for _, o := range l.g.GetOutput() {
+		isOutput[o.GetName()] = true
+	}
+	// A graph output that was the output of a removed node: rename the producer of its source to
+	// the output's name where possible (the source is a plain intermediate); otherwise copy it
+	// with a Reshape to its own shape, a differentiable pass-through (Identity is not).
+	var fallbacks []string
+	for _, o := range l.g.GetOutput() {
+		name := o.GetName()
+		if _, aliased := l.alias[name]; !aliased {
+			continue
+		}
+		src := resolve(name)
+		if p, ok := producer[src]; ok && !isOutput[src] && rename[src] == "" && src != name {
+			for i, out := range p.Output {
+				if out == src {
+					p.Output[i] = name
+				}
+			}
+			rename[src] = name
+			continue
+		}
+		fallbacks = append(fallbacks, name)
+	}
+	for _, n := range l.nodes {
+		for i, in := range n.Input {
+			if in != "" {
+				n.Input[i] = resolve(in)
+			}
+		}
+	}
+	for _, name := range fallbacks {
+		src := resolve(name)
+		l.base = name
+		l.emitTo("Reshape", []string{src, l.emit("Shape", []string{src})}, name)
+	}
+	for _, s := range l.sites {
+		s.Input = resolve(s.Input)
+	}
+
+	// Inputs: drop initializers listed as inputs, add the mask inputs.
+	var inputs []*onnxpb.ValueInfoProto
+	for _, vi := range l.g.GetInput() {
+		if !l.inits[vi.GetName()] {
+			inputs = append(inputs, vi)
+		}
+	}
+	l.g.Input = append(inputs, l.maskInputs...)
+	l.g.ValueInfo = nil
+	for _, vi := range l.g.Input {
+		if tt := vi.GetType().GetTensorType(); tt == nil || tt.GetShape() == nil {
+			l.errs = append(l.errs, fmt.Sprintf("graph input %q declares no tensor shape; onnx-gomlx needs "+
+				"its rank (give it a shape, with symbolic names for dynamic dims)", vi.GetName()))
+		}
+	}
+	// onnx-gomlx reads every output's declared shape (and crashes on a missing one) but checks
+	// none: declare what inference knows, unknown dims left unnamed.
+	for _, vi := range l.g.Output {
+		tt := vi.GetType().GetTensorType()
+		if tt == nil || tt.GetShape() != nil {
+			continue
+		}
+		tt.Shape = &onnxpb.TensorShapeProto{}
+		for _, d := range l.shapes.shapes[vi.GetName()] {
+			dim := &onnxpb.TensorShapeProto_Dimension{}
+			if d.isFixed() {
+				dim.Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: d.v}
+			} else if d.p != "" {
+				dim.Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: d.p}
+			}
+			tt.Shape.Dim = append(tt.Shape.Dim, dim)
+		}
+	}
+
+	// Drop initializers that only removed nodes read.
+	before, after := map[string]bool{}, map[string]bool{}
+	for _, n := range l.g.GetNode() {
+		for _, in := range n.GetInput() {
+			before[in] = true
+		}
+	}
+	for _, n := range l.nodes {
+		for _, in := range n.GetInput() {
+			after[in] = true
+		}
+	}
+	for _, o := range l.g.GetOutput() {
+		after[o.GetName()] = true
+	}
+	var kept []*onnxpb.TensorProto
+	for _, t := range l.g.GetInitializer() {
+		if before[t.GetName()] && !after[t.GetName()] {
+			continue
+		}
+		kept = append(kept, t)
+	}
+	l.g.Initializer = kept
+	l.g.Node = l.nodes
+}
+
+func allOnes(v []int64) bool {
+	for _, x := range v {
+		if x != 1 {
+			return false
+		}
+	}
+	return true
+}

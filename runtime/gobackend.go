@@ -1,0 +1,263 @@
+package runtime
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// GoBackendName is the name the pure-Go backend with fob's extra ops is registered under
+// (GOMLX_BACKEND=fobgo reaches it from GoMLX tools; fob itself spells it "go").
+const GoBackendName = "fobgo"
+
+// goBackend is GoMLX's pure-Go backend ("simplego") plus ops that gradients need and simplego
+// lacks (Pad for Slice/Split gradients, Reverse for convolution input gradients). simplego's
+// executor table is private, so the extra ops are composed at graph-build time from ops it does
+// execute.
+type goBackend struct {
+	*simplego.Backend
+}
+
+// newGoBackend takes simplego's configuration string ("ops_sequential", "parallelism=N", ...).
+func newGoBackend(config string) (b backends.Backend, err error) {
+	defer recoverTo(&err, "creating the pure-Go backend")
+	inner, err := simplego.New(config)
+	if err != nil {
+		return nil, err
+	}
+	sg, ok := inner.(*simplego.Backend)
+	if !ok {
+		return nil, fmt.Errorf("simplego.New returned %T, want *simplego.Backend", inner)
+	}
+	return &goBackend{Backend: sg}, nil
+}
+
+// Name implements backends.Backend.
+func (b *goBackend) Name() string { return "SimpleGo+fob (" + GoBackendName + ")" }
+
+// String implements backends.Backend.
+func (b *goBackend) String() string { return GoBackendName }
+
+// Description implements backends.Backend.
+func (b *goBackend) Description() string {
+	return "GoMLX pure-Go backend (simplego) with Pad and Reverse composed from its own ops and ConvGeneral defaults filled in"
+}
+
+// Capabilities implements backends.Backend: simplego's plus the composed ops.
+func (b *goBackend) Capabilities() backends.Capabilities {
+	c := simplego.Capabilities.Clone()
+	c.Operations[backends.OpTypePad] = true
+	c.Operations[backends.OpTypeReverse] = true
+	return c
+}
+
+// Builder implements backends.Builder.
+func (b *goBackend) Builder(name string) backends.Builder {
+	return &goBuilder{Builder: b.Backend.Builder(name).(*simplego.Builder)}
+}
+
+// goBuilder adds Pad and Reverse to simplego's builder.
+type goBuilder struct {
+	*simplego.Builder
+}
+
+// Pad implements backends.Builder with the XLA semantics: per axis, interior padding first
+// (Interior fill values between neighbours), then the edges (negative Start/End remove elements).
+func (b *goBuilder) Pad(x, fill backends.Op, axesConfig ...backends.PadAxis) (backends.Op, error) {
+	shape, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	if len(axesConfig) > shape.Rank() {
+		return nil, fmt.Errorf("Pad: %d axis configurations for an operand of rank %d (%s)", len(axesConfig), shape.Rank(), shape)
+	}
+	fillShape, err := b.OpShape(fill)
+	if err != nil {
+		return nil, err
+	}
+	if fillShape.Rank() != 0 || fillShape.DType != shape.DType {
+		return nil, fmt.Errorf("Pad: fill value must be a %s scalar, got %s", shape.DType, fillShape)
+	}
+	y := x
+	for axis, cfg := range axesConfig {
+		if cfg.Interior < 0 {
+			return nil, fmt.Errorf("Pad: negative interior padding %d on axis %d", cfg.Interior, axis)
+		}
+		if y, err = b.padInterior(y, fill, axis, cfg.Interior); err != nil {
+			return nil, err
+		}
+		if y, err = b.padEdges(y, fill, axis, cfg.Start, cfg.End); err != nil {
+			return nil, err
+		}
+	}
+	return y, nil
+}
+
+// filled returns a tensor of the given shape holding the scalar fill.
+func (b *goBuilder) filled(fill backends.Op, dtype dtypes.DType, dims []int) (backends.Op, error) {
+	return b.BroadcastInDim(fill, shapes.Make(dtype, dims...), nil)
+}
+
+// padInterior inserts k fill values between neighbours along axis: view [.., n, ..] as
+// [.., n, 1, ..], append a [.., n, k, ..] fill block on the new axis, flatten to [.., n*(1+k), ..]
+// and drop the k trailing fills.
+func (b *goBuilder) padInterior(y, fill backends.Op, axis, k int) (backends.Op, error) {
+	shape, err := b.OpShape(y)
+	if err != nil {
+		return nil, err
+	}
+	n := shape.Dimensions[axis]
+	if k == 0 || n <= 1 {
+		return y, nil
+	}
+	dims := shape.Dimensions
+	split := slices.Concat(dims[:axis+1], []int{1}, dims[axis+1:])
+	y1, err := b.Reshape(y, split...)
+	if err != nil {
+		return nil, err
+	}
+	block := slices.Clone(split)
+	block[axis+1] = k
+	f, err := b.filled(fill, shape.DType, block)
+	if err != nil {
+		return nil, err
+	}
+	cat, err := b.Concatenate(axis+1, y1, f)
+	if err != nil {
+		return nil, err
+	}
+	flat := slices.Clone(dims)
+	flat[axis] = n * (1 + k)
+	y2, err := b.Reshape(cat, flat...)
+	if err != nil {
+		return nil, err
+	}
+	return b.sliceAxis(y2, axis, 0, n+(n-1)*k)
+}
+
+// padEdges removes (negative) or appends (positive) elements at both ends of axis.
+func (b *goBuilder) padEdges(y, fill backends.Op, axis, start, end int) (backends.Op, error) {
+	shape, err := b.OpShape(y)
+	if err != nil {
+		return nil, err
+	}
+	n := shape.Dimensions[axis]
+	from, to := max(0, -start), n-max(0, -end)
+	if from > to {
+		return nil, fmt.Errorf("Pad: negative padding (start %d, end %d) removes more than the %d elements of axis %d", start, end, n, axis)
+	}
+	if from != 0 || to != n {
+		if y, err = b.sliceAxis(y, axis, from, to); err != nil {
+			return nil, err
+		}
+		if shape, err = b.OpShape(y); err != nil {
+			return nil, err
+		}
+	}
+	parts := make([]backends.Op, 0, 3)
+	for _, size := range []int{max(0, start), -1, max(0, end)} {
+		switch {
+		case size < 0:
+			parts = append(parts, y)
+		case size > 0:
+			dims := slices.Clone(shape.Dimensions)
+			dims[axis] = size
+			f, err := b.filled(fill, shape.DType, dims)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, f)
+		}
+	}
+	if len(parts) == 1 {
+		return y, nil
+	}
+	return b.Concatenate(axis, parts...)
+}
+
+// sliceAxis keeps elements [from, to) of axis.
+func (b *goBuilder) sliceAxis(y backends.Op, axis, from, to int) (backends.Op, error) {
+	shape, err := b.OpShape(y)
+	if err != nil {
+		return nil, err
+	}
+	starts := make([]int, shape.Rank())
+	limits := slices.Clone(shape.Dimensions)
+	strides := make([]int, shape.Rank())
+	for i := range strides {
+		strides[i] = 1
+	}
+	starts[axis], limits[axis] = from, to
+	return b.Slice(y, starts, limits, strides)
+}
+
+// Reverse implements backends.Builder: each listed axis is read back to front through a Gather
+// with indices n-1, n-2, ..., 0 (one gather per axis, any dtype).
+func (b *goBuilder) Reverse(x backends.Op, axes ...int) (backends.Op, error) {
+	shape, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	y := x
+	seen := map[int]bool{}
+	for _, axis := range axes {
+		if axis < 0 || axis >= shape.Rank() {
+			return nil, fmt.Errorf("Reverse: axis %d out of range for %s", axis, shape)
+		}
+		if seen[axis] {
+			return nil, fmt.Errorf("Reverse: axis %d listed twice", axis)
+		}
+		seen[axis] = true
+		n := shape.Dimensions[axis]
+		if n <= 1 {
+			continue
+		}
+		idx := make([]int32, n)
+		for i := range idx {
+			idx[i] = int32(n - 1 - i)
+		}
+		indices, err := b.Constant(idx, n, 1)
+		if err != nil {
+			return nil, err
+		}
+		var offsetAxes []int
+		for a := range shape.Rank() {
+			if a != axis {
+				offsetAxes = append(offsetAxes, a)
+			}
+		}
+		sizes := slices.Clone(shape.Dimensions)
+		sizes[axis] = 1
+		if y, err = b.Gather(y, indices, 1, offsetAxes, []int{axis}, []int{axis}, sizes, false); err != nil {
+			return nil, err
+		}
+	}
+	return y, nil
+}
+
+// ConvGeneral implements backends.Builder. XLA reads empty strides and dilations as all ones;
+// simplego rejects empty strides ("stride[0]=0 must be >= 1") and fails inside a worker on empty
+// dilations, and GoMLX's own convolution gradients pass them empty. Fill them in, then delegate.
+func (b *goBuilder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int, paddings [][2]int,
+	inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
+	n := len(axes.InputSpatial)
+	ones := func(v []int) []int {
+		if len(v) != 0 {
+			return v
+		}
+		v = make([]int, n)
+		for i := range v {
+			v[i] = 1
+		}
+		return v
+	}
+	if len(paddings) == 0 {
+		paddings = make([][2]int, n)
+	}
+	return b.Builder.ConvGeneral(input, kernel, axes, ones(strides), paddings, ones(inputDilations), ones(kernelDilations),
+		max(channelGroupCount, 1), max(batchGroupCount, 1))
+}

@@ -1,0 +1,128 @@
+// Package tasks defines what a FOB task is (a model, a dataset and a metric) and keeps the
+// registry of tasks by name. Task packages register themselves from init, as database/sql
+// drivers do; the binary links them all through tasks/all.
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/fob-go/fob/onnx"
+	"github.com/fob-go/fob/onnx/onnxpb"
+	"github.com/fob-go/fob/runtime/tensor"
+	"github.com/fob-go/fob/train/config"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+)
+
+// Task is one benchmark task. Implementations live in tasks/<name>/.
+type Task interface {
+	// Name is the folder name and the value of task.name.
+	Name() string
+	// DefaultYAML is the task's embedded default.yaml (task, and overrides for engine, optimizer,
+	// evaluation), merged beneath the user's experiment.
+	DefaultYAML() []byte
+	// Signature is the model's ONNX interface: input and output names, element types and shapes
+	// (symbolic dimensions by name). External models must match it.
+	Signature() onnx.Signature
+	// BuildModel builds the task's model as an ONNX graph, initialised deterministically from seed.
+	BuildModel(cfg config.Map, seed int64) (*onnxpb.ModelProto, error)
+	// NewData returns the task's data module for the resolved task config section.
+	NewData(env DataEnv, cfg config.Map) (DataModule, error)
+	// Loss builds the training loss (a scalar) from the model outputs and the batch targets.
+	Loss(g *graph.Graph, outputs map[string]*graph.Node, targets map[string]*graph.Node) *graph.Node
+	// NewMetrics returns a host-side accumulator for a split ("train", "val" or "test"); metric
+	// names carry the split prefix, e.g. "val_acc".
+	NewMetrics(split string) Metrics
+}
+
+// NotBuilt is implemented by tasks that are known by their defaults (so configs, grids and dry
+// runs work) but cannot be trained yet; Reason says why.
+type NotBuilt interface {
+	NotBuilt() string
+}
+
+// DataEnv tells data modules where data lives.
+type DataEnv struct {
+	// DataDir is engine.data_dir; each task keeps its files in DataDir/<task name>.
+	DataDir string
+	// Mirror is engine.data_mirror (default $FOB_DATA_MIRROR): a folder read before downloading.
+	Mirror string
+	// Workers is engine.workers.
+	Workers int
+}
+
+// DataModule prepares and serves a task's data.
+type DataModule interface {
+	// Prepare downloads (or copies from the mirror) and verifies the files; idempotent.
+	Prepare(ctx context.Context) error
+	// Setup loads the files and splits them; the seed fixes random splits.
+	Setup(ctx context.Context, seed int64) error
+	// Split returns "train", "val" or "test".
+	Split(name string) (Dataset, error)
+}
+
+// Dataset is an indexable split whose examples are gathered into batches on the host.
+type Dataset interface {
+	// Len is the number of examples (for whole-graph tasks: 1).
+	Len() int
+	// Batch gathers the examples idx into one batch.
+	Batch(idx []int) Batch
+}
+
+// Batch is what one step consumes: model inputs by ONNX input name, and targets by name.
+type Batch struct {
+	Inputs  map[string]tensor.Tensor
+	Targets map[string]tensor.Tensor
+	// Size is the number of examples the metrics weight this batch by.
+	Size int
+}
+
+// Metrics accumulates a split's metrics over batches on the host.
+type Metrics interface {
+	// Add scores one batch; outputs are the model outputs by ONNX output name.
+	Add(outputs map[string]tensor.Tensor, b Batch)
+	// Result returns the metrics so far, e.g. {"val_loss": 0.3, "val_acc": 0.9}.
+	Result() map[string]float64
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]Task{}
+)
+
+// Register makes a task available by name. It panics on a duplicate name, as
+// database/sql.Register does, since that is a programming error.
+func Register(t Task) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[t.Name()]; dup {
+		panic("tasks: Register called twice for " + t.Name())
+	}
+	registry[t.Name()] = t
+}
+
+// Names lists the registered tasks, sorted.
+func Names() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Get returns the named task, or an error that lists the valid names.
+func Get(name string) (Task, error) {
+	mu.RLock()
+	t, ok := registry[name]
+	mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("unknown task %q; valid tasks: %s", name, strings.Join(Names(), ", "))
+	}
+	return t, nil
+}

@@ -1,0 +1,116 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/fob-go/fob/train/experiment"
+)
+
+// ScoresFile is written last by a successful run; its presence marks the run finished.
+const ScoresFile = "scores.json"
+
+// Outcome says what happened to one run of an experiment.
+type Outcome struct {
+	Run     experiment.Run
+	Scores  *Scores
+	Skipped string // why the run was skipped ("" when it ran)
+	Err     error
+}
+
+// Execute runs an experiment's runs in this process as its scheduler says: every run in grid
+// order (sequential) or run N only (single:N). A finished run is skipped, and so is a run that
+// another process holds the lock of (two `fob run` on one experiment share the work). A failing
+// run is reported and the others go on, as the original does for runtime errors; cancellation
+// stops at once.
+func Execute(ctx context.Context, exp *experiment.Experiment, o Options) ([]Outcome, error) {
+	runs := exp.Runs
+	switch exp.Scheduler.Kind {
+	case "sequential":
+	case "single":
+		if exp.Scheduler.N > len(runs) {
+			return nil, fmt.Errorf("engine.run_scheduler=single:%d: the experiment has %d runs (valid: single:1 to single:%d)",
+				exp.Scheduler.N, len(runs), len(runs))
+		}
+		runs = runs[exp.Scheduler.N-1 : exp.Scheduler.N]
+	default:
+		return nil, fmt.Errorf("engine.run_scheduler=%s submits to SLURM; Execute runs in-process schedulers only", exp.Scheduler)
+	}
+	if o.Log == nil {
+		o.Log = defaultLog()
+	}
+	var out []Outcome
+	for i, run := range runs {
+		o.Log.Info(fmt.Sprintf("starting run %d/%d", i+1, len(runs)), "dir", run.Dir)
+		oc := executeOne(ctx, exp, run, o)
+		out = append(out, oc)
+		switch {
+		case oc.Skipped != "":
+			o.Log.Info("skipped run", "dir", run.Dir, "why", oc.Skipped)
+		case oc.Err != nil:
+			if ctx.Err() != nil {
+				return out, oc.Err
+			}
+			o.Log.Error("run failed", "dir", run.Dir, "err", oc.Err)
+		}
+	}
+	return out, nil
+}
+
+func executeOne(ctx context.Context, exp *experiment.Experiment, run experiment.Run, o Options) Outcome {
+	oc := Outcome{Run: run}
+	if _, err := os.Stat(filepath.Join(run.Dir, ScoresFile)); err == nil {
+		oc.Skipped = "finished (" + ScoresFile + " exists; delete it to run again)"
+		return oc
+	}
+	if err := os.MkdirAll(run.Dir, 0o755); err != nil {
+		oc.Err = err
+		return oc
+	}
+	unlock, err := lockDir(run.Dir)
+	if err != nil {
+		oc.Skipped = err.Error()
+		return oc
+	}
+	defer unlock()
+	// Checked again under the lock: another process may have finished it meanwhile.
+	if _, err := os.Stat(filepath.Join(run.Dir, ScoresFile)); err == nil {
+		oc.Skipped = "finished by another process"
+		return oc
+	}
+	if exp.Scheduler.Kind == "single" {
+		err = experiment.WriteConfig(run)
+	} else {
+		err = experiment.WriteRunFiles(run, exp)
+	}
+	if err != nil {
+		oc.Err = err
+		return oc
+	}
+	oc.Scores, oc.Err = Run(ctx, run.Config, run.Dir, o)
+	return oc
+}
+
+// errLocked reports a run folder in use by another process.
+var errLocked = errors.New("in progress in another process (its lock is held)")
+
+// lockDir takes an exclusive, non-blocking lock on <dir>/.lock; the kernel releases it when the
+// process dies, so a killed run never leaves a stale lock.
+func lockDir(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, errLocked
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

@@ -1,0 +1,130 @@
+package experiment
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/fob-go/fob/train/config"
+)
+
+// NameRelevantEngineKeys are the engine keys that change results and so appear in run-folder
+// names; every other engine key (paths, logging, scheduling, resume, ...) is left out, so that
+// e.g. resuming with more restrict_train_epochs reuses the folder (spec §1.5).
+var NameRelevantEngineKeys = []string{
+	"accelerator", "deterministic", "detect_anomaly", "devices", "early_stopping",
+	"gradient_clip_alg", "gradient_clip_val", "optimize_memory", "precision", "seed",
+}
+
+// maxNameLen is the longest folder name kept; longer ones become their MD5.
+const maxNameLen = 254
+
+// RunName is the folder name of a run: the settings where cfg differs from def (the run's
+// default config, built from its task and optimizer names alone), as sorted "dotted.key=value"
+// pairs joined by ",", with values formatted as Python's str(); "default" when nothing differs;
+// the MD5 hex of that text when it is longer than 254 characters. Keys whose bare name is
+// "evaluation", "output_dir_name" or a non-relevant engine key are skipped at any depth, as
+// FOB does (so task.max_steps never appears).
+func RunName(cfg, def config.Map) string {
+	exclude := excludedNameKeys(cfg)
+	flat := map[string]any{}
+	flatten(diff(cfg, def), "", exclude, flat)
+	if len(flat) == 0 {
+		return "default"
+	}
+	keys := make([]string, 0, len(flat))
+	for k := range flat {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + config.PyStr(flat[k])
+	}
+	name := strings.Join(parts, ",")
+	if utf8.RuneCountInString(name) > maxNameLen {
+		sum := md5.Sum([]byte(name))
+		return hex.EncodeToString(sum[:])
+	}
+	return name
+}
+
+// RunDir is engine.output_dir (made absolute) / task.output_dir_name /
+// optimizer.output_dir_name / RunName(cfg, def).
+func RunDir(cfg, def config.Map) (string, error) {
+	out, err := config.String(cfg, "engine.output_dir")
+	if err != nil {
+		return "", err
+	}
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(abs, outputDirName(cfg, "task"), outputDirName(cfg, "optimizer"), RunName(cfg, def)), nil
+}
+
+// outputDirName is section.output_dir_name, defaulting to section.name.
+func outputDirName(cfg config.Map, section string) string {
+	if s, ok := config.Sub(cfg, section)["output_dir_name"]; ok && s != nil {
+		return config.PyStr(s)
+	}
+	return config.PyStr(config.Sub(cfg, section)["name"])
+}
+
+// excludedNameKeys is FOB's exclusion set: evaluation, output_dir_name, and every engine key of
+// the run (plus max_steps, which FOB copies into the engine view) that is not name-relevant.
+func excludedNameKeys(cfg config.Map) map[string]bool {
+	ex := map[string]bool{"evaluation": true, "output_dir_name": true, "max_steps": true}
+	for k := range config.Sub(cfg, "engine") {
+		ex[k] = true
+	}
+	for _, k := range NameRelevantEngineKeys {
+		delete(ex, k)
+	}
+	return ex
+}
+
+// diff keeps the keys of run whose value differs from def's (Python !=) or that def lacks;
+// where both are maps it keeps the sub-difference. Keys only in def are ignored.
+func diff(run, def config.Map) config.Map {
+	d := config.Map{}
+	for k, v := range run {
+		dv, ok := def[k]
+		if !ok {
+			d[k] = v
+			continue
+		}
+		if config.Equal(v, dv) {
+			continue
+		}
+		vm, vIsMap := v.(config.Map)
+		dm, dIsMap := dv.(config.Map)
+		if vIsMap && dIsMap {
+			d[k] = diff(vm, dm)
+		} else {
+			d[k] = v
+		}
+	}
+	return d
+}
+
+// flatten turns nested maps into dotted keys, skipping excluded bare names at any depth.
+func flatten(m config.Map, prefix string, exclude map[string]bool, out map[string]any) {
+	for k, v := range m {
+		if exclude[k] {
+			continue
+		}
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		if sub, ok := v.(config.Map); ok {
+			flatten(sub, key, exclude, out)
+			continue
+		}
+		out[key] = v
+	}
+}

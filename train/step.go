@@ -1,0 +1,206 @@
+package train
+
+import (
+	"fmt"
+
+	"github.com/fob-go/fob/onnx"
+	"github.com/fob-go/fob/runtime/tensor"
+	"github.com/fob-go/fob/tasks"
+	"github.com/fob-go/fob/train/optim"
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// Stepper owns the compiled graphs of one run: the train step (forward, loss, gradients,
+// clipping, optimizer update) and the inference forward pass. Graphs are compiled once per
+// batch shape and cached by GoMLX.
+type Stepper struct {
+	backend backends.Backend
+	ctx     *context.Context
+	model   *Model
+	task    tasks.Task
+	opt     optim.Optimizer
+	params  []optim.Param
+	clipAlg string
+	clipVal float64 // 0: no clipping
+
+	targets []string // target names, fixed by the first batch
+	train   *context.Exec
+	infer   *context.Exec
+}
+
+// StepperConfig gathers what NewStepper needs.
+type StepperConfig struct {
+	Backend   backends.Backend
+	Context   *context.Context
+	Model     *Model
+	Task      tasks.Task
+	Optimizer optim.Optimizer
+	Params    []optim.Param
+	ClipAlg   string
+	ClipVal   float64
+}
+
+// NewStepper prepares (but does not yet compile) the graphs.
+func NewStepper(c StepperConfig) (*Stepper, error) {
+	s := &Stepper{backend: c.Backend, ctx: c.Context, model: c.Model, task: c.Task, opt: c.Optimizer,
+		params: c.Params, clipAlg: c.ClipAlg, clipVal: c.ClipVal}
+	var err error
+	if s.train, err = context.NewExecAny(c.Backend, c.Context, s.trainGraph); err != nil {
+		return nil, err
+	}
+	if s.infer, err = context.NewExecAny(c.Backend, c.Context, s.inferGraph); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// StepResult is what one train step reports back.
+type StepResult struct {
+	Loss    float64
+	Outputs map[string]tensor.Tensor
+}
+
+// Step runs one optimisation step on batch b. step is 1-based; lrs holds each group's learning rate.
+func (s *Stepper) Step(b tasks.Batch, step int, lrs []float64) (res StepResult, err error) {
+	defer recoverAs(&err, fmt.Sprintf("train step %d", step))
+	if s.targets == nil {
+		s.targets = sortedKeys(b.Targets)
+	}
+	args := s.modelArgs(b)
+	for _, name := range s.targets {
+		t, ok := b.Targets[name]
+		if !ok {
+			return res, fmt.Errorf("batch lacks target %q", name)
+		}
+		args = append(args, deviceTensor(t))
+	}
+	lr := make([]float32, len(lrs))
+	for i, v := range lrs {
+		lr[i] = float32(v)
+	}
+	args = append(args, tensors.FromScalar(float32(step)), tensors.FromFlatDataAndDimensions(lr, len(lr)))
+	outs, err := s.train.Exec(args...)
+	if err != nil {
+		return res, err
+	}
+	res.Loss = float64(tensors.ToScalar[float32](outs[0]))
+	res.Outputs, err = s.hostOutputs(outs[1:])
+	return res, err
+}
+
+// Forward runs the model without dropout and returns its outputs on the host.
+func (s *Stepper) Forward(b tasks.Batch) (out map[string]tensor.Tensor, err error) {
+	defer recoverAs(&err, "forward pass")
+	args := s.modelArgs(b)
+	outs, err := s.infer.Exec(args...)
+	if err != nil {
+		return nil, err
+	}
+	return s.hostOutputs(outs)
+}
+
+func (s *Stepper) modelArgs(b tasks.Batch) []any {
+	args := make([]any, 0, len(s.model.Inputs)+len(b.Targets)+2)
+	for _, name := range s.model.Inputs {
+		args = append(args, deviceTensor(b.Inputs[name]))
+	}
+	return args
+}
+
+func (s *Stepper) hostOutputs(outs []*tensors.Tensor) (map[string]tensor.Tensor, error) {
+	m := make(map[string]tensor.Tensor, len(outs))
+	for i, t := range outs {
+		ht, err := hostTensor(t)
+		if err != nil {
+			return nil, err
+		}
+		m[s.model.Outputs[i]] = ht
+	}
+	return m, nil
+}
+
+func (s *Stepper) inputMap(ins []*graph.Node) map[string]*graph.Node {
+	m := make(map[string]*graph.Node, len(s.model.Inputs))
+	for i, name := range s.model.Inputs {
+		m[name] = ins[i]
+	}
+	return m
+}
+
+func (s *Stepper) outputMap(outs []*graph.Node) map[string]*graph.Node {
+	m := make(map[string]*graph.Node, len(outs))
+	for i, name := range s.model.Outputs {
+		m[name] = outs[i]
+	}
+	return m
+}
+
+func (s *Stepper) inferGraph(ctx *context.Context, ins []*graph.Node) []*graph.Node {
+	return s.model.Infer.CallGraph(ctx, ins[0].Graph(), s.inputMap(ins), s.model.Outputs...)
+}
+
+func (s *Stepper) trainGraph(ctx *context.Context, ins []*graph.Node) []*graph.Node {
+	g := ins[0].Graph()
+	nIn := len(s.model.Inputs)
+	inputs := s.inputMap(ins[:nIn])
+	targets := map[string]*graph.Node{}
+	for i, name := range s.targets {
+		targets[name] = ins[nIn+i]
+	}
+	step, lr := ins[nIn+len(s.targets)], ins[nIn+len(s.targets)+1]
+
+	// Dropout: a fresh keep-mask per site and step, drawn from the context's seeded RNG.
+	for i, shape := range s.dropoutShapes(ctx, ins[:nIn]) {
+		site := s.model.Sites[i]
+		keep := graph.GreaterOrEqual(ctx.RandomUniform(g, shape), graph.Scalar(g, dtypes.Float32, site.Ratio))
+		scale := graph.Scalar(g, dtypes.Float32, 1/(1-site.Ratio))
+		inputs[site.Mask] = graph.Mul(graph.ConvertDType(keep, dtypes.Float32), scale)
+	}
+
+	outs := s.model.Train.CallGraph(ctx, g, inputs, s.model.Outputs...)
+	loss := s.task.Loss(g, s.outputMap(outs), targets)
+	if loss.DType() != dtypes.Float32 {
+		loss = graph.ConvertDType(loss, dtypes.Float32)
+	}
+	nodes := make([]*graph.Node, len(s.params))
+	for i, p := range s.params {
+		nodes[i] = p.Var.ValueGraph(g)
+	}
+	grads := graph.Gradient(loss, nodes...)
+	if s.clipVal > 0 {
+		grads = optim.ClipGradients(grads, s.clipAlg, s.clipVal)
+	}
+	s.opt.Update(ctx.In("optimizer").Checked(false), optim.StepInputs{Step: step, LR: lr}, s.params, grads)
+	return append([]*graph.Node{loss}, outs...)
+}
+
+// dropoutShapes finds the shape of each dropout site's input for the current input shapes by
+// building (never compiling) the inference graph on a scratch graph.
+func (s *Stepper) dropoutShapes(ctx *context.Context, ins []*graph.Node) []shapes.Shape {
+	if len(s.model.Sites) == 0 {
+		return nil
+	}
+	pg := graph.NewGraph(s.backend, "dropout-shapes")
+	defer pg.Finalize()
+	m := map[string]*graph.Node{}
+	for i, name := range s.model.Inputs {
+		m[name] = graph.Parameter(pg, name, ins[i].Shape())
+	}
+	names := make([]string, len(s.model.Sites))
+	for i, site := range s.model.Sites {
+		names[i] = site.Input
+	}
+	nodes := s.model.Infer.CallGraph(ctx, pg, m, names...)
+	out := make([]shapes.Shape, len(nodes))
+	for i, n := range nodes {
+		out[i] = n.Shape()
+	}
+	return out
+}
+
+var _ = onnx.DropoutSite{}
