@@ -112,10 +112,13 @@ func LoadState(path string, ctx *context.Context) (LoopState, error) {
 		if err != nil {
 			return loop, fmt.Errorf("resume: %s: variable %s/%s: %w", path, sv.Scope, sv.Name, err)
 		}
-		v := ctx.InAbsPath(sv.Scope).Checked(false).VariableWithValue(sv.Name, t)
-		if err := v.SetValue(t); err != nil {
-			return loop, fmt.Errorf("resume: %s: variable %s/%s: %w", path, sv.Scope, sv.Name, err)
+		if v := ctx.GetVariableByScopeAndName(sv.Scope, sv.Name); v != nil {
+			if err := v.SetValue(t); err != nil {
+				return loop, fmt.Errorf("resume: %s: variable %s/%s: %w", path, sv.Scope, sv.Name, err)
+			}
+			continue
 		}
+		ctx.InAbsPath(sv.Scope).Checked(false).VariableWithValue(sv.Name, t).SetTrainable(false)
 	}
 	return loop, nil
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -21,7 +22,7 @@ import (
 var (
 	initOnce sync.Once
 	initErr  error
-	libPath  string
+	libPath  atomic.Pointer[string] // set once Init has loaded the library
 )
 
 // Init finds the onnxruntime shared library and initialises the onnxruntime environment. It is
@@ -45,7 +46,7 @@ func Init() error {
 				"run scripts/install-onnxruntime.sh or set ONNXRUNTIME_LIB to a newer library)", p, err)
 			return
 		}
-		libPath = p
+		libPath.Store(&p)
 	})
 	return initErr
 }
@@ -53,8 +54,8 @@ func Init() error {
 // LibraryPath is the onnxruntime library in use after a successful Init; before Init it is the
 // library Init would load, and "" when none can be found.
 func LibraryPath() string {
-	if libPath != "" {
-		return libPath
+	if p := libPath.Load(); p != nil {
+		return *p
 	}
 	p, err := locate(realLocEnv())
 	if err != nil {

@@ -51,14 +51,15 @@ type File struct {
 
 // ChecksumError reports a file whose content is not the expected one.
 type ChecksumError struct {
-	Path         string
-	Expected     string // the expected SHA256 (or MD5 when only that failed)
-	Actual       string
-	Size         int64
-	ExpectedSize int64
-	Fix          string
+	Path         string // the file (or URL) checked
+	Expected     string // "SHA256 <hex>", or "MD5 <hex>" when only the MD5 failed
+	Actual       string // the same for the content found
+	Size         int64  // bytes found
+	ExpectedSize int64  // bytes expected (0: unknown)
+	Fix          string // what to do about it
 }
 
+// Error names the file, both checksums, a size mismatch if any, and the fix.
 func (e *ChecksumError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "data: %s is damaged or not the expected file: checksum %s, expected %s", e.Path, e.Actual, e.Expected)
@@ -168,16 +169,25 @@ func Fetch(ctx context.Context, env Env, task string, f File) (string, error) {
 		}
 		tried = append(tried, fmt.Sprintf("Go module %s@%s (%v)", f.GoModule.Path, f.GoModule.Version, err))
 	}
+	// A damaged download from one URL does not stop the others; if none succeeds, the checksum
+	// error is the one reported, as it is the most telling.
+	var damaged error
 	for _, u := range f.URLs {
 		err := download(ctx, env.progress(), task, u, dst, f)
 		if err == nil {
 			return dst, nil
 		}
-		var ce *ChecksumError
-		if errors.As(err, &ce) || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return "", err
 		}
+		var ce *ChecksumError
+		if errors.As(err, &ce) {
+			damaged = err
+		}
 		tried = append(tried, fmt.Sprintf("%s (%v)", u, err))
+	}
+	if damaged != nil {
+		return "", damaged
 	}
 	return "", fmt.Errorf("data: cannot obtain %s for task %s (expected SHA256 %s); tried: %s; place the file there by hand or set a mirror",
 		dst, task, f.SHA256, strings.Join(tried, "; "))

@@ -172,6 +172,23 @@ func TestFetchDownloadTriesURLsInOrder(t *testing.T) {
 	}
 }
 
+// A damaged download from the first URL falls through to the next.
+func TestFetchDamagedDownloadTriesNextURL(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/bad/a.bin" {
+			w.Write(payload[:5])
+			return
+		}
+		w.Write(payload)
+	}))
+	defer srv.Close()
+	f := payloadFile()
+	f.URLs = []string{srv.URL + "/bad/a.bin", srv.URL + "/good/a.bin"}
+	if _, err := Fetch(context.Background(), quietEnv(t.TempDir(), ""), "task", f); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestFetchNothingAvailable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()

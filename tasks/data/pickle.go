@@ -24,6 +24,7 @@ import (
 // PyGlobal is a reference to a module-level Python name, usually a class or function.
 type PyGlobal struct{ Module, Name string }
 
+// String is the dotted name, e.g. "numpy.dtype".
 func (g PyGlobal) String() string { return g.Module + "." + g.Name }
 
 // PyTuple is a Python tuple.

@@ -47,7 +47,8 @@ func shuffled(r *rand.PCG, n int) []int {
 	return p
 }
 
-// Permutation returns a random permutation of 0..n-1, fixed by seed.
+// Permutation returns a random permutation of 0..n-1, fixed by seed (the same for every run and
+// Go release, but not the permutation torch or numpy would draw for that seed).
 func Permutation(seed int64, n int) []int {
 	if n <= 0 {
 		return []int{}

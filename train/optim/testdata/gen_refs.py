@@ -411,7 +411,7 @@ def gen_sophia():
         theta = {k: np.array(v) for k, v in init.items()}
         m = {k: np.zeros_like(v) for k, v in theta.items()}
         h = {k: np.zeros_like(v) for k, v in theta.items()}
-        exp, clipped = [], 0
+        exp, log, clipped = [], [], 0
         for s in steps:
             k = s["step"]
             for nm, _, gi in PARAMS:
@@ -428,10 +428,11 @@ def gen_sophia():
                 for nm in h:
                     h[nm] = c["beta2"] * h[nm] + (1 - c["beta2"]) * bs * hg[nm] ** 2
             exp.append({k2: x.copy() for k2, x in theta.items()})
+            log.append({nm: {"hessian": h[nm].copy(), "exp_avg": m[nm].copy()} for nm in h})
         if name == "clipped_by_hessian":
             assert clipped > 0
         cases.append(case_json(name, "numpy SophiaG; Hessian EMA of batch_size*g_s^2 after every %d steps; %d clipped ratios" % (every, clipped),
-                               dict(cfg, name="sophia"), init, steps, exp))
+                               dict(cfg, name="sophia"), init, steps, exp, log))
     write("sophia", cases)
 
 

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// fobBinary builds the command once per test binary.
+func fobBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "fob-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "fob")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			t.Logf("%s", out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func fob(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(fobBinary(t), args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func sharedDataDir() string { return filepath.Join(os.TempDir(), "fob-test-data") }
+
+// TestKillAndResume kills a training process with SIGKILL after its first epoch checkpoint,
+// resumes it, and checks that the results equal those of an uninterrupted run with the same seed.
+func TestKillAndResume(t *testing.T) {
+	base := []string{"train", "-task", "mnist", "-opt", "adamw", "task.max_epochs=2", "engine.seed=7",
+		"engine.data_dir=" + sharedDataDir()}
+	whole := t.TempDir()
+	if out, err := fob(t, append(base, "engine.output_dir="+whole)...); err != nil {
+		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+
+	killed := t.TempDir()
+	cmd := exec.Command(fobBinary(t), append(base, "engine.output_dir="+killed)...)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	runDir := filepath.Join(killed, "mnist", "adamw_baseline", "engine.seed=7,task.max_epochs=2")
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if _, err := os.Stat(filepath.Join(runDir, "checkpoints", "last.state")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no checkpoint appeared:\n%s", log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond) // well into epoch 2
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if _, err := os.Stat(filepath.Join(runDir, "scores.json")); err == nil {
+		t.Fatal("the run finished before it was killed; the test proves nothing")
+	}
+	out, err := fob(t, append(base, "engine.output_dir="+killed)...)
+	if err != nil {
+		t.Fatalf("resumed run: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "resuming") {
+		t.Errorf("the second run did not resume:\n%s", out)
+	}
+	wholeDir := filepath.Join(whole, "mnist", "adamw_baseline", "engine.seed=7,task.max_epochs=2")
+	for _, f := range []string{"results_best_model.json", "results_final_model.json"} {
+		a, err1 := os.ReadFile(filepath.Join(wholeDir, f))
+		b, err2 := os.ReadFile(filepath.Join(runDir, f))
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s differs after kill and resume:\nuninterrupted: %s\nresumed:       %s", f, a, b)
+		}
+	}
+	csvA, _ := os.ReadFile(filepath.Join(wholeDir, "csv_logs", "metrics.csv"))
+	csvB, _ := os.ReadFile(filepath.Join(runDir, "csv_logs", "metrics.csv"))
+	if !bytes.Equal(csvA, csvB) {
+		t.Errorf("metrics.csv differs after kill and resume:\n%s\n---\n%s", csvA, csvB)
+	}
+}
+
+// TestBadInput checks the errors of common mistakes: they name the thing and list the options.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	badYAML := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(badYAML, []byte("task:\n  name: mnist\n optimizer: [\n"), 0o644)
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"unknown task", []string{"train", "-task", "mnistt", "-opt", "adamw"}, []string{`"mnistt"`, "mnist", "template", "classification"}},
+		{"unknown optimizer", []string{"train", "-task", "mnist", "-opt", "adamx"}, []string{`"adamx"`, "adamw_baseline", "sgd_baseline"}},
+		{"malformed yaml", []string{"run", badYAML}, []string{"bad.yaml", "line"}},
+		{"double dash flags", []string{"--help"}, []string{"usage"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out, _ := fob(t, c.args...)
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if strings.Contains(out, "goroutine ") {
+				t.Errorf("raw panic trace:\n%s", out)
+			}
+		})
+	}
+}
