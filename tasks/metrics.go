@@ -84,7 +84,6 @@ func (c *Classification) Result() map[string]float64 {
 	return map[string]float64{c.Split + "_loss": c.loss / c.n, c.Split + "_acc": c.correct / c.n}
 }
 
-
 // Regression accumulates the mean squared error of a prediction output against a float target
 // on the host; with Scores it also reports <split>_rmse and <split>_r2_score (coefficient of
 // determination over the whole split, as sklearn's r2_score).

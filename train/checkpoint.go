@@ -122,4 +122,3 @@ func LoadState(path string, ctx *context.Context) (LoopState, error) {
 	}
 	return loop, nil
 }
-

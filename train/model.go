@@ -7,6 +7,7 @@ import (
 	"github.com/fob-go/fob/onnx"
 	"github.com/fob-go/fob/onnx/onnxpb"
 	"github.com/fob-go/fob/runtime/tensor"
+	"github.com/fob-go/fob/train/optim"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -177,4 +178,26 @@ func recoverAs(err *error, what string) {
 		}
 		*err = fmt.Errorf("%s: %v", what, r)
 	}
+}
+
+// Groups splits the trainable parameters into the default parameter groups (no weight decay
+// for biases, normalisation and embedding parameters) and returns them with the optimizer's
+// view of every parameter.
+func (m *Model) Groups() ([]optim.Group, []optim.Param, error) {
+	infos := make([]optim.ParamInfo, len(m.Params))
+	names := make([]string, len(m.Params))
+	for i, p := range m.Params {
+		infos[i] = optim.ParamInfo{Name: p.Name, Shape: p.Shape}
+		names[i] = p.Name
+	}
+	groups := optim.DefaultGroups(infos)
+	idx, err := optim.AssignGroups(groups, names)
+	if err != nil {
+		return nil, nil, err
+	}
+	params := make([]optim.Param, len(m.Params))
+	for i, p := range m.Params {
+		params[i] = optim.Param{Name: p.Name, Var: p.Var, Group: idx[i]}
+	}
+	return groups, params, nil
 }

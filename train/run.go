@@ -220,20 +220,9 @@ func (r *runner) train(ctx context.Context, scores *Scores) error {
 	// Optimizer, parameter groups and schedule.
 	optCfg := config.Sub(r.cfg, "optimizer")
 	optCfg["max_steps"], optCfg["max_epochs"] = maxSteps, r.s.maxEpochs
-	infos := make([]optim.ParamInfo, len(model.Params))
-	for i, p := range model.Params {
-		infos[i] = optim.ParamInfo{Name: p.Name, Shape: p.Shape}
-	}
-	groups := optim.DefaultGroups(infos)
-	group := map[string]int{}
-	for gi, g := range groups {
-		for _, n := range g.Params {
-			group[n] = gi
-		}
-	}
-	params := make([]optim.Param, len(model.Params))
-	for i, p := range model.Params {
-		params[i] = optim.Param{Name: p.Name, Var: p.Var, Group: group[p.Name]}
+	groups, params, err := model.Groups()
+	if err != nil {
+		return err
 	}
 	entry, err := optim.Get(r.s.optimizer)
 	if err != nil {

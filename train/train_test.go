@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/fob-go/fob/eval"
+	"github.com/fob-go/fob/onnx"
+	"github.com/fob-go/fob/runtime"
 	"github.com/fob-go/fob/runtime/tensor"
 	"github.com/fob-go/fob/tasks"
 	_ "github.com/fob-go/fob/tasks/all"
@@ -20,8 +22,6 @@ import (
 	"github.com/fob-go/fob/train/experiment"
 	_ "github.com/fob-go/fob/train/optim/all"
 	gctx "github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/fob-go/fob/runtime"
-	"github.com/fob-go/fob/onnx"
 )
 
 // resolve parses a one-run experiment given as overrides of an empty experiment.
@@ -216,3 +216,5 @@ func TestExternalModel(t *testing.T) {
 		}
 	}
 }
+
+func mirror() string { return os.Getenv("FOB_DATA_MIRROR") }

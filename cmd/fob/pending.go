@@ -15,4 +15,3 @@ func plotIfAsked(exp *experiment.Experiment) error { return nil }
 
 func cmdPlot(ctx context.Context, args []string) error { return fmt.Errorf("plot: not wired yet") }
 
-func cmdDoctor(ctx context.Context, args []string) error { return fmt.Errorf("doctor: not wired yet") }

@@ -26,16 +26,18 @@ const (
 )
 
 // noDecayWords are name fragments of parameters that get no weight decay; tokens are compared
-// after lower-casing, so "LayerNorm", "norm1", "pos_embed" and "fc.bias" all match.
-var noDecayWords = []string{"bias", "norm", "embed"}
+// after lower-casing, so "LayerNorm", "norm1" and "fc.bias" all match.
+var noDecayWords = []string{"bias", "norm"}
 
 // noDecayTokens must match a whole token (digits stripped): "ln_1", "bn2", but not "kiln".
 var noDecayTokens = []string{"ln", "bn"}
 
 // IsNoDecay decides whether a parameter is exempt from weight decay (spec §3, adapted to ONNX
-// names): the task's Role wins; otherwise a name token containing bias/norm/embed or equal to
-// ln/bn means no decay, then rank ≤ 1 (biases, norm scales, scalars) means no decay and
-// rank ≥ 2 (matrices, conv kernels) means decay.
+// names): the task's Role wins; otherwise a name token containing bias or norm, or equal to
+// ln/bn (digits ignored: "bn2"), means no decay, and so does a token containing embed unless
+// the parameter is a convolution kernel (rank ≥ 4, e.g. a patch-embedding projection); then
+// rank ≤ 1 (biases, norm scales, scalars) means no decay and rank ≥ 2 (matrices, kernels)
+// means decay.
 func IsNoDecay(p ParamInfo) bool {
 	switch strings.ToLower(p.Role) {
 	case "bias", "norm", "embedding":
@@ -48,6 +50,9 @@ func IsNoDecay(p ParamInfo) bool {
 			if strings.Contains(tok, w) {
 				return true
 			}
+		}
+		if strings.Contains(tok, "embed") && len(p.Shape) < 4 {
+			return true
 		}
 		bare := strings.TrimRightFunc(tok, unicode.IsDigit)
 		for _, w := range noDecayTokens {

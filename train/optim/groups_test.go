@@ -18,9 +18,9 @@ func names(gs []Group) map[string][]string {
 
 func TestDefaultGroups(t *testing.T) {
 	for _, c := range []struct {
-		name             string
-		params           []ParamInfo
-		decay, noDecay   []string
+		name              string
+		params            []ParamInfo
+		decay, noDecay    []string
 		wantGroupsInOrder []string
 	}{
 		{

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/fob-go/fob/train/config"
-	_ "github.com/fob-go/fob/train/optim/radam"
 	"github.com/fob-go/fob/train/optim/optimtest"
+	_ "github.com/fob-go/fob/train/optim/radam"
 )
 
 // Against a numpy RAdam (published algorithm): 5 momentum-SGD steps, then rectified.

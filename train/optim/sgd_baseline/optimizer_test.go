@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/fob-go/fob/train/config"
-	_ "github.com/fob-go/fob/train/optim/sgd_baseline"
 	"github.com/fob-go/fob/train/optim/optimtest"
+	_ "github.com/fob-go/fob/train/optim/sgd_baseline"
 )
 
 // Against torch 1.13 SGD (momentum, Nesterov, none) over 8 steps, two groups.

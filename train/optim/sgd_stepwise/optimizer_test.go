@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/fob-go/fob/train/config"
-	_ "github.com/fob-go/fob/train/optim/sgd_stepwise"
 	"github.com/fob-go/fob/train/optim/optimtest"
+	_ "github.com/fob-go/fob/train/optim/sgd_stepwise"
 )
 
 // Against torch 1.13 SGD: sgd_stepwise is sgd_baseline with other defaults.

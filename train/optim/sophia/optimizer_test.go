@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/fob-go/fob/train/config"
-	_ "github.com/fob-go/fob/train/optim/sophia"
 	"github.com/fob-go/fob/train/optim/optimtest"
+	_ "github.com/fob-go/fob/train/optim/sophia"
 )
 
 // Against a numpy SophiaG with Hessian updates every 2 steps (sign phase and clipped phase).

@@ -4,8 +4,8 @@ import (
 	"testing"
 
 	"github.com/fob-go/fob/train/config"
-	_ "github.com/fob-go/fob/train/optim/template"
 	"github.com/fob-go/fob/train/optim/optimtest"
+	_ "github.com/fob-go/fob/train/optim/template"
 )
 
 // Against torch 1.13 SGD without momentum.

@@ -1,0 +1,78 @@
+package train_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/fob-go/fob/runtime"
+	"github.com/fob-go/fob/tasks"
+	"github.com/fob-go/fob/tasks/data"
+	"github.com/fob-go/fob/train"
+	"github.com/fob-go/fob/train/config"
+	"github.com/fob-go/fob/train/optim"
+	gctx "github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// BenchmarkMNISTTrainStep times one mnist optimisation step (forward, loss, backward, AdamW
+// update) at FOB's batch size 512 on the default backend, and reports samples per second.
+//
+//	go test -run '^$' -bench MNISTTrainStep -benchtime 50x ./train/
+func BenchmarkMNISTTrainStep(b *testing.B) {
+	run := resolve(b, "task.name=mnist", "optimizer.name=adamw_baseline", "engine.data_dir="+dataDir(b))
+	task, _ := tasks.Get("mnist")
+	dm, err := task.NewData(tasks.DataEnv{DataDir: dataDir(b), Mirror: mirror()}, config.Sub(run.Config, "task"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := dm.Setup(context.Background(), 1); err != nil {
+		b.Fatal(err)
+	}
+	ds, _ := dm.Split("train")
+	proto, err := task.BuildModel(config.Sub(run.Config, "task"), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	backend, err := runtime.NewBackend("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	gc := gctx.New()
+	model, err := train.LoadModel(gc, proto)
+	if err != nil {
+		b.Fatal(err)
+	}
+	groups, params, err := model.Groups()
+	if err != nil {
+		b.Fatal(err)
+	}
+	optCfg := config.Sub(run.Config, "optimizer")
+	optCfg["max_steps"], optCfg["max_epochs"] = 3240, 30
+	entry, _ := optim.Get("adamw_baseline")
+	opt, err := entry.New(optim.Settings{Config: optCfg, Groups: groups})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := train.NewStepper(train.StepperConfig{Backend: backend, Context: gc, Model: model, Task: task, Optimizer: opt, Params: params})
+	if err != nil {
+		b.Fatal(err)
+	}
+	batches := data.Batches(ds.Len(), 512, true, 1, 0)
+	lrs := make([]float64, len(groups))
+	for i := range lrs {
+		lrs[i] = 1e-3
+	}
+	first := ds.Batch(batches[0])
+	if _, err := st.Step(first, 1, lrs); err != nil { // compile outside the timing
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		bt := ds.Batch(batches[(i+1)%(len(batches)-1)])
+		if _, err := st.Step(bt, i+2, lrs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*512)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/step")
+}
+
