@@ -8,8 +8,8 @@
 #   scripts/slurm-cluster.sh stop     stop the daemons this script started (by recorded PID)
 #
 # Needs root. State, logs and the configuration live in $FOB_SLURM_DIR (default /tmp/fob-slurm).
-# The node offers the machine's CPUs and memory, and 4 GPU generic resources without devices so
-# that FOB's default "--gres=gpu:N" requests are accepted. Accounting is off.
+# The node offers the machine's CPUs and memory, and 4 stand-in GPU generic resources (links to
+# /dev/null) so that FOB's default "--gres=gpu:N" requests are accepted. Accounting is off.
 # sbatch, squeue and sinfo find the configuration through /etc/slurm/slurm.conf, which is linked
 # to ours when no other configuration is there; otherwise export SLURM_CONF as printed.
 set -euo pipefail
@@ -97,8 +97,12 @@ SlurmdPort=6818
 NodeName=$NODE NodeAddr=127.0.0.1 $hw RealMemory=$mem Gres=gpu:4 State=UNKNOWN
 PartitionName=debug Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 EOF
+	# Four GPU resources so that FOB's default --gres=gpu:N requests run here; slurmd wants a
+	# character device per GPU, so each is a link to /dev/null.
+	mkdir -p "$DIR/dev"
+	for i in 0 1 2 3; do ln -sfn /dev/null "$DIR/dev/gpu$i"; done
 	cat >"$DIR/gres.conf" <<EOF
-NodeName=$NODE Name=gpu Count=4
+NodeName=$NODE Name=gpu File=$DIR/dev/gpu[0-3]
 EOF
 	# slurmd reads gres.conf next to slurm.conf.
 	if [ ! -e "$SYSCONF" ] || [ "$(readlink "$SYSCONF" 2>/dev/null)" = "$CONF" ]; then

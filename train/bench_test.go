@@ -75,4 +75,3 @@ func BenchmarkMNISTTrainStep(b *testing.B) {
 	b.ReportMetric(float64(b.N*512)/b.Elapsed().Seconds(), "samples/s")
 	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/step")
 }
-

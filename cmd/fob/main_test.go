@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,11 +43,35 @@ func fobBinary(t *testing.T) string {
 
 func fob(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return fobEnv(t, nil, args...)
+}
+
+func fobEnv(t *testing.T, env []string, args ...string) (string, error) {
+	t.Helper()
 	cmd := exec.Command(fobBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	for _, e := range env {
+		if dir, ok := strings.CutPrefix(e, "FOB_CWD="); ok {
+			cmd.Dir = dir
+		}
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	return out.String(), err
+}
+
+// fobStdout runs fob and returns its standard output only.
+func fobStdout(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(fobBinary(t), args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if err != nil {
+		return out.String() + errOut.String(), err
+	}
+	return out.String(), nil
 }
 
 func sharedDataDir() string { return filepath.Join(os.TempDir(), "fob-test-data") }
@@ -59,6 +84,23 @@ func TestKillAndResume(t *testing.T) {
 	whole := t.TempDir()
 	if out, err := fob(t, append(base, "engine.output_dir="+whole)...); err != nil {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
+	}
+
+	// fob eval reproduces the run's results_best_model.json exactly.
+	wholeDir := filepath.Join(whole, "mnist", "adamw_baseline", "engine.seed=7,task.max_epochs=2")
+	evalOut, err := fobStdout(t, "eval", "-checkpoint", filepath.Join(wholeDir, "checkpoints", "best.onnx"), "-json",
+		"-data-dir", sharedDataDir())
+	if err != nil {
+		t.Fatalf("fob eval: %v\n%s", err, evalOut)
+	}
+	var got, want []map[string]float64
+	wantRaw, _ := os.ReadFile(filepath.Join(wholeDir, "results_best_model.json"))
+	if err := json.Unmarshal([]byte(evalOut), &got); err != nil {
+		t.Fatalf("fob eval -json output: %v\n%s", err, evalOut)
+	}
+	json.Unmarshal(wantRaw, &want)
+	if len(got) != 1 || len(want) != 1 || got[0]["test_acc"] != want[0]["test_acc"] || got[0]["test_loss"] != want[0]["test_loss"] {
+		t.Errorf("fob eval gives %v, results_best_model.json has %v", got, want)
 	}
 
 	killed := t.TempDir()
@@ -95,7 +137,6 @@ func TestKillAndResume(t *testing.T) {
 	if !strings.Contains(out, "resuming") {
 		t.Errorf("the second run did not resume:\n%s", out)
 	}
-	wholeDir := filepath.Join(whole, "mnist", "adamw_baseline", "engine.seed=7,task.max_epochs=2")
 	for _, f := range []string{"results_best_model.json", "results_final_model.json"} {
 		a, err1 := os.ReadFile(filepath.Join(wholeDir, f))
 		b, err2 := os.ReadFile(filepath.Join(runDir, f))
@@ -127,10 +168,16 @@ func TestBadInput(t *testing.T) {
 		{"unknown optimizer", []string{"train", "-task", "mnist", "-opt", "adamx"}, []string{`"adamx"`, "adamw_baseline", "sgd_baseline"}},
 		{"malformed yaml", []string{"run", badYAML}, []string{"bad.yaml", "line"}},
 		{"double dash flags", []string{"--help"}, []string{"usage"}},
+		{"missing onnxruntime", []string{"doctor"}, []string{"ONNXRUNTIME_LIB", "make onnxruntime"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, _ := fob(t, c.args...)
+			var env []string
+			if c.name == "missing onnxruntime" {
+				// Outside the project (no .local install) and with no library configured.
+				env = append(env, "ONNXRUNTIME_LIB=", "FOB_CWD="+t.TempDir())
+			}
+			out, _ := fobEnv(t, env, c.args...)
 			for _, w := range c.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("output lacks %q:\n%s", w, out)

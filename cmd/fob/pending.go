@@ -14,4 +14,3 @@ func submitSlurm(ctx context.Context, exp *experiment.Experiment) error {
 func plotIfAsked(exp *experiment.Experiment) error { return nil }
 
 func cmdPlot(ctx context.Context, args []string) error { return fmt.Errorf("plot: not wired yet") }
-

@@ -51,8 +51,8 @@ func locate(e locEnv) (string, error) {
 		if isFile(e.root + p) {
 			return e.root + p, nil
 		}
-		return "", fmt.Errorf("ONNXRUNTIME_LIB=%s: no such file; point it at libonnxruntime.so "+
-			"or unset it to search the usual places", p)
+		return "", fmt.Errorf("ONNXRUNTIME_LIB=%s: no such file; point it at libonnxruntime.so, "+
+			"or unset it to search the usual places, or install the library with: make onnxruntime", p)
 	}
 	var looked []string
 	try := func(p string) bool {

@@ -238,6 +238,9 @@ func (r *Report) tryDir(dir, source string) bool {
 
 // searchConfigured looks in PJRT_PLUGIN_LIBRARY_PATH (folders, or plugin files).
 func (r *Report) searchConfigured(sys System) bool {
+	if len(splitList(sys.Getenv(EnvPluginPath))) == 0 {
+		r.Searched = append(r.Searched, EnvPluginPath+": not set")
+	}
 	for _, entry := range splitList(sys.Getenv(EnvPluginPath)) {
 		if st, err := os.Stat(entry); err == nil && !st.IsDir() {
 			if why := checkPluginFile(entry); why != "" {
@@ -322,7 +325,14 @@ func (r *Report) searchSitePackages(sys System) bool {
 	if major, err := strconv.Atoi(strings.SplitN(r.DriverVersion, ".", 2)[0]); err == nil && major >= cuda13MinDriver {
 		order = []string{"xla_cuda13", "xla_cuda12"}
 	}
+	if sys.Getenv(EnvPythonSite) == "" {
+		r.Searched = append(r.Searched, EnvPythonSite+": not set")
+	}
 	for _, site := range sites {
+		if !exists(filepath.Join(site, "jax_plugins")) {
+			r.Searched = append(r.Searched, site+": no jax_plugins/ (no JAX plugin wheel installed)")
+			continue
+		}
 		for _, pkg := range order {
 			p := filepath.Join(site, "jax_plugins", pkg, "xla_cuda_plugin.so")
 			why := checkPluginFile(p)

@@ -393,6 +393,12 @@ def gen_radam():
         assert "sgd" in branches and "rectified" in branches, branches
         cases.append(case_json(name, "numpy RAdam, published algorithm (un-rectified momentum SGD while rho_k < 5): " + " ".join(branches),
                                dict(cfg, name="radam"), init, steps, exp))
+    # Without weight decay torch 1.13's RAdam is the same algorithm (it couples weight decay
+    # into the gradient otherwise): an independent check of the numpy reference.
+    cfg = {"name": "radam", "learning_rate": 1e-2, "weight_decay": 0.0}
+    init, steps = make_inputs(43, 9, 1e-2)
+    exp = run_torch(lambda pgs: torch.optim.RAdam(pgs, lr=1e-2, foreach=False), init, steps, wd=0.0)
+    cases.append(case_json("torch_radam_no_wd", "torch 1.13 RAdam, weight_decay 0", cfg, init, steps, exp))
     write("radam", cases)
 
 
