@@ -18,6 +18,7 @@ import (
 	"os"
 	"strings"
 
+	fobxla "github.com/fob-go/fob/runtime/xla"
 	"github.com/gomlx/gomlx/backends"
 )
 
@@ -29,11 +30,13 @@ const DefaultSpec = "go"
 
 // GoDefaultConfig is the simplego configuration behind spec "go" when the spec sets no scheduling
 // option of its own. simplego's default scheduler runs graph nodes on a worker pool that the
-// nodes' own kernels also wait on: when as many DotGenerals as pool slots (2 x cores) are ready at
-// once, each holds a slot and waits for another, and the process hangs at 0% CPU (see
-// TestGoBackendNoDeadlock). ops_sequential runs nodes one at a time from the caller's goroutine,
-// while each kernel still splits its work over the pool, which cannot deadlock and measured
-// fastest for an MLP training step (BenchmarkGoConfigs).
+// nodes' own kernels also wait on: when as many matrix products as pool slots (2 x cores) are
+// ready at once, each holds a slot and waits for another, and the process hangs at 0% CPU (see
+// TestGoBackendNoDeadlock, TestStockSchedulerDeadlocks). ops_sequential runs nodes one at a time
+// from the caller's goroutine while each kernel still splits its work over the pool, so it cannot
+// hang. BenchmarkGoConfigs: within 2-8% of the fastest option measured
+// (ops_parallel,parallelism=-1), which also cannot hang but spawns unbounded goroutines and
+// prints to stdout on every backend creation; "go:ops_parallel,parallelism=-1" selects it.
 const GoDefaultConfig = "ops_sequential"
 
 // ValidSpecs lists the backend specs NewBackend accepts.
@@ -60,6 +63,9 @@ func NewBackend(spec string) (b backends.Backend, err error) {
 	case "xla":
 		if config == "" {
 			return nil, fmt.Errorf("backend %q: name the XLA plugin: xla:cpu, xla:cuda or xla:/abs/path/to/pjrt_plugin.so", resolved)
+		}
+		if _, _, _, err := fobxla.ParseSpec(config); err != nil {
+			return nil, err
 		}
 		return newXLABackend(config)
 	}

@@ -204,7 +204,9 @@ func TestReverseInsideConvGradient(t *testing.T) {
 	x := randF64(rng, 1*7*2) // [batch, length, channels]
 	k := randF64(rng, 3*2*3) // [taps, in channels, out channels]
 	r := randF64(rng, 1*5*3)
-	conv := func(x, k *graph.Node) *graph.Node { return graph.Convolve(x, k).Strides(1).Dilations(1).NoPadding().Done() }
+	conv := func(x, k *graph.Node) *graph.Node {
+		return graph.Convolve(x, k).Strides(1).Dilations(1).NoPadding().Done()
+	}
 	lossFn := func(x, k, r *graph.Node) *graph.Node { return graph.ReduceAllSum(graph.Mul(conv(x, k), r)) }
 	ge, err := graph.NewExec(b, func(x, k, r *graph.Node) []*graph.Node {
 		return graph.Gradient(lossFn(x, k, r), x, k)

@@ -62,10 +62,11 @@ start_munge() {
 
 write_config() {
 	# slurmd -C reports this machine's CPUs, sockets, cores, threads and memory (MB).
-	local hw mem
-	hw=$(slurmd -C | head -n1 | sed -e 's/^NodeName=[^ ]* //' -e 's/ RealMemory=[0-9]*//')
-	mem=$(slurmd -C | head -n1 | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
-	mem=$((mem * 9 / 10)) # leave some memory to the system
+	local line hw mem
+	line=$(slurmd -C)
+	line=${line%%$'\n'*}
+	hw=$(sed -e 's/^NodeName=[^ ]* //' -e 's/ RealMemory=[0-9]*//' <<<"$line")
+	mem=$(sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p' <<<"$line")
 	mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log"
 	cat >"$CONF" <<EOF
 # fob test cluster (scripts/slurm-cluster.sh): one node on loopback
@@ -114,12 +115,11 @@ EOF
 
 wait_idle() {
 	local state
-	for _ in $(seq 120); do
+	for _ in $(seq 600); do
 		state=$(SLURM_CONF=$CONF sinfo -h -N -n "$NODE" -o %T 2>/dev/null || true)
-		case "$state" in
-		idle*) return 0 ;;
-		esac
-		sleep 0.5
+		# "idle" alone: a suffix such as "*" means the node has not registered yet.
+		[ "$state" = idle ] && return 0
+		sleep 0.1
 	done
 	die "node $NODE is not idle after 60 s (state: ${state:-none}); see $DIR/log/"
 }
@@ -131,15 +131,16 @@ start() {
 		SLURM_CONF=$CONF sinfo
 		return
 	fi
-	local t0
-	t0=$(date +%s.%N)
+	local t0 ms
+	t0=$(date +%s%N)
 	install_packages
 	start_munge
 	write_config
 	SLURM_CONF=$CONF slurmctld -c -f "$CONF"
 	SLURM_CONF=$CONF slurmd -N "$NODE" -f "$CONF"
 	wait_idle
-	printf 'slurm cluster up: node %s idle after %.1f s\n' "$NODE" "$(echo "$(date +%s.%N) - $t0" | bc)"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	printf 'slurm cluster up: node %s idle after %d.%03d s\n' "$NODE" $((ms / 1000)) $((ms % 1000))
 	[ "$(readlink "$SYSCONF" 2>/dev/null)" = "$CONF" ] || echo "export SLURM_CONF=$CONF"
 	SLURM_CONF=$CONF sinfo
 }

@@ -1,10 +1,14 @@
 package tasks
 
 import (
+	"maps"
 	"math"
 
 	"github.com/fob-go/fob/runtime/tensor"
+	"github.com/fob-go/fob/train/optim"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
+	gctx "github.com/gomlx/gomlx/pkg/ml/context"
 )
 
 // SoftmaxCrossEntropy is the mean cross-entropy of logits [n, classes] against integer labels
@@ -23,6 +27,26 @@ func SoftmaxCrossEntropy(logits, labels, mask *graph.Node) *graph.Node {
 	}
 	mask = graph.ConvertDType(mask, logits.DType())
 	return graph.Div(graph.ReduceAllSum(graph.Mul(nll, mask)), graph.Max(graph.ReduceAllSum(mask), graph.ScalarOne(g, logits.DType())))
+}
+
+// SampleClassTargets replaces targets[labels] by labels drawn from softmax(logits) (a
+// TargetSampler for classification); with a mask target only masked examples count as terms.
+func SampleClassTargets(ctx *gctx.Context, logits *graph.Node, targets map[string]*graph.Node, labels, mask string) (map[string]*graph.Node, *graph.Node) {
+	out := maps.Clone(targets)
+	out[labels] = optim.SampleCategorical(ctx, logits)
+	terms := graph.Scalar(logits.Graph(), dtypes.Float32, float64(logits.Shape().Dimensions[0]))
+	if mask != "" {
+		terms = graph.ReduceAllSum(graph.ConvertDType(targets[mask], dtypes.Float32))
+	}
+	return out, terms
+}
+
+// SampleRegressionTargets replaces targets[target] by prediction + N(0, 1) noise (a
+// TargetSampler for squared-error losses).
+func SampleRegressionTargets(ctx *gctx.Context, pred *graph.Node, targets map[string]*graph.Node, target string) (map[string]*graph.Node, *graph.Node) {
+	out := maps.Clone(targets)
+	out[target] = optim.SampleGaussianTargets(ctx, pred)
+	return out, graph.Scalar(pred.Graph(), dtypes.Float32, float64(pred.Shape().Size()))
 }
 
 // MeanSquaredError is the mean of (pred - target)² over all elements.

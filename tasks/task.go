@@ -15,6 +15,7 @@ import (
 	"github.com/fob-go/fob/runtime/tensor"
 	"github.com/fob-go/fob/train/config"
 	"github.com/gomlx/gomlx/pkg/core/graph"
+	gctx "github.com/gomlx/gomlx/pkg/ml/context"
 )
 
 // Task is one benchmark task. Implementations live in tasks/<name>/.
@@ -42,6 +43,14 @@ type Task interface {
 // runs work) but cannot be trained yet; Reason says why.
 type NotBuilt interface {
 	NotBuilt() string
+}
+
+// TargetSampler is implemented by tasks whose loss is a negative log-likelihood that curvature
+// estimators can use: SampleTargets draws targets from the model's own predictive distribution
+// (Sophia's Gauss-Newton-Bartlett estimator), replacing the batch targets it is given, and returns
+// how many terms the loss averages.
+type TargetSampler interface {
+	SampleTargets(ctx *gctx.Context, outputs, targets map[string]*graph.Node) (sampled map[string]*graph.Node, terms *graph.Node)
 }
 
 // DataEnv tells data modules where data lives.

@@ -17,8 +17,20 @@ import (
 // update) at FOB's batch size 512 on the default backend, and reports samples per second.
 //
 //	go test -run '^$' -bench MNISTTrainStep -benchtime 50x ./train/
-func BenchmarkMNISTTrainStep(b *testing.B) {
-	run := resolve(b, "task.name=mnist", "optimizer.name=adamw_baseline", "engine.data_dir="+dataDir(b))
+func BenchmarkMNISTTrainStep(b *testing.B) { benchStep(b, "adamw_baseline") }
+
+// BenchmarkOptimizerStep times the mnist step with every optimizer, to compare each one's cost
+// with adamw_baseline's (the ratio FOB asks a benchmark to state):
+//
+//	go test -run '^$' -bench OptimizerStep -benchtime 60x ./train/
+func BenchmarkOptimizerStep(b *testing.B) {
+	for _, name := range optim.Names() {
+		b.Run(name, func(b *testing.B) { benchStep(b, name) })
+	}
+}
+
+func benchStep(b *testing.B, optName string) {
+	run := resolve(b, "task.name=mnist", "optimizer.name="+optName, "engine.data_dir="+dataDir(b))
 	task, _ := tasks.Get("mnist")
 	dm, err := task.NewData(tasks.DataEnv{DataDir: dataDir(b), Mirror: mirror()}, config.Sub(run.Config, "task"))
 	if err != nil {
@@ -47,7 +59,7 @@ func BenchmarkMNISTTrainStep(b *testing.B) {
 	}
 	optCfg := config.Sub(run.Config, "optimizer")
 	optCfg["max_steps"], optCfg["max_epochs"] = 3240, 30
-	entry, _ := optim.Get("adamw_baseline")
+	entry, _ := optim.Get(optName)
 	opt, err := entry.New(optim.Settings{Config: optCfg, Groups: groups})
 	if err != nil {
 		b.Fatal(err)

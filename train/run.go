@@ -232,12 +232,17 @@ func (r *runner) train(ctx context.Context, scores *Scores) error {
 	if err != nil {
 		return fmt.Errorf("optimizer %s: %w", r.s.optimizer, err)
 	}
-	sched, err := lrsched.New(optCfg, stepsPerEpoch)
-	if err != nil {
-		return fmt.Errorf("optimizer.lr_scheduler: %w", err)
+	// Self-scheduling optimizers (adam_plus) get their groups' multipliers as "learning rate".
+	sched := lrsched.Constant(1)
+	if !optim.IsSelfScheduling(opt) {
+		if sched, err = lrsched.New(optCfg, stepsPerEpoch); err != nil {
+			return fmt.Errorf("optimizer.lr_scheduler: %w", err)
+		}
 	}
-	if optim.IsSelfScheduling(opt) {
-		sched = lrsched.Constant(1)
+	if r.s.clipVal > 0 {
+		if err := optim.ValidateClip(r.s.clipAlg, r.s.clipVal); err != nil {
+			return fmt.Errorf("engine.gradient_clip_*: %w", err)
+		}
 	}
 	mults := optim.Multipliers(groups)
 

@@ -3,7 +3,6 @@ package train
 import (
 	"fmt"
 
-	"github.com/fob-go/fob/onnx"
 	"github.com/fob-go/fob/runtime/tensor"
 	"github.com/fob-go/fob/tasks"
 	"github.com/fob-go/fob/train/optim"
@@ -31,6 +30,9 @@ type Stepper struct {
 	targets []string // target names, fixed by the first batch
 	train   *context.Exec
 	infer   *context.Exec
+
+	hessian      *context.Exec // curvature update, every hessianEvery steps (nil: none)
+	hessianEvery int
 }
 
 // StepperConfig gathers what NewStepper needs.
@@ -55,6 +57,15 @@ func NewStepper(c StepperConfig) (*Stepper, error) {
 	}
 	if s.infer, err = context.NewExecAny(c.Backend, c.Context, s.inferGraph); err != nil {
 		return nil, err
+	}
+	if ce, ok := c.Optimizer.(optim.CurvatureEstimator); ok && ce.HessianEvery() > 0 {
+		if _, ok := c.Task.(tasks.TargetSampler); !ok {
+			return nil, fmt.Errorf("optimizer needs curvature estimates, but task %s cannot sample targets from its model (it does not implement tasks.TargetSampler)", c.Task.Name())
+		}
+		s.hessianEvery = ce.HessianEvery()
+		if s.hessian, err = context.NewExecAny(c.Backend, c.Context, s.hessianGraph); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -89,8 +100,15 @@ func (s *Stepper) Step(b tasks.Batch, step int, lrs []float64) (res StepResult, 
 		return res, err
 	}
 	res.Loss = float64(tensors.ToScalar[float32](outs[0]))
-	res.Outputs, err = s.hostOutputs(outs[1:])
-	return res, err
+	if res.Outputs, err = s.hostOutputs(outs[1:]); err != nil {
+		return res, err
+	}
+	if s.hessian != nil && step%s.hessianEvery == 0 {
+		if _, err := s.hessian.Exec(args...); err != nil {
+			return res, fmt.Errorf("curvature update: %w", err)
+		}
+	}
+	return res, nil
 }
 
 // Forward runs the model without dropout and returns its outputs on the host.
@@ -144,7 +162,10 @@ func (s *Stepper) inferGraph(ctx *context.Context, ins []*graph.Node) []*graph.N
 	return s.model.Infer.CallGraph(ctx, ins[0].Graph(), s.inputMap(ins), s.model.Outputs...)
 }
 
-func (s *Stepper) trainGraph(ctx *context.Context, ins []*graph.Node) []*graph.Node {
+// forward builds the training forward pass and loss: inputs, targets, step and learning rates
+// come in the train step's argument order. With sample set, the targets are replaced by draws
+// from the model's own predictive distribution (for curvature estimates).
+func (s *Stepper) forward(ctx *context.Context, ins []*graph.Node, sample bool) (loss *graph.Node, outs []*graph.Node, in optim.StepInputs, terms *graph.Node) {
 	g := ins[0].Graph()
 	nIn := len(s.model.Inputs)
 	inputs := s.inputMap(ins[:nIn])
@@ -152,7 +173,7 @@ func (s *Stepper) trainGraph(ctx *context.Context, ins []*graph.Node) []*graph.N
 	for i, name := range s.targets {
 		targets[name] = ins[nIn+i]
 	}
-	step, lr := ins[nIn+len(s.targets)], ins[nIn+len(s.targets)+1]
+	in = optim.StepInputs{Step: ins[nIn+len(s.targets)], LR: ins[nIn+len(s.targets)+1]}
 
 	// Dropout: a fresh keep-mask per site and step, drawn from the context's seeded RNG.
 	for i, shape := range s.dropoutShapes(ctx, ins[:nIn]) {
@@ -162,21 +183,43 @@ func (s *Stepper) trainGraph(ctx *context.Context, ins []*graph.Node) []*graph.N
 		inputs[site.Mask] = graph.Mul(graph.ConvertDType(keep, dtypes.Float32), scale)
 	}
 
-	outs := s.model.Train.CallGraph(ctx, g, inputs, s.model.Outputs...)
-	loss := s.task.Loss(g, s.outputMap(outs), targets)
+	outs = s.model.Train.CallGraph(ctx, g, inputs, s.model.Outputs...)
+	if sample {
+		targets, terms = s.task.(tasks.TargetSampler).SampleTargets(ctx, s.outputMap(outs), targets)
+	}
+	loss = s.task.Loss(g, s.outputMap(outs), targets)
 	if loss.DType() != dtypes.Float32 {
 		loss = graph.ConvertDType(loss, dtypes.Float32)
 	}
+	return loss, outs, in, terms
+}
+
+func (s *Stepper) paramNodes(g *graph.Graph) []*graph.Node {
 	nodes := make([]*graph.Node, len(s.params))
 	for i, p := range s.params {
 		nodes[i] = p.Var.ValueGraph(g)
 	}
-	grads := graph.Gradient(loss, nodes...)
+	return nodes
+}
+
+func (s *Stepper) trainGraph(ctx *context.Context, ins []*graph.Node) []*graph.Node {
+	loss, outs, in, _ := s.forward(ctx, ins, false)
+	grads := graph.Gradient(loss, s.paramNodes(loss.Graph())...)
 	if s.clipVal > 0 {
 		grads = optim.ClipGradients(grads, s.clipAlg, s.clipVal)
 	}
-	s.opt.Update(ctx.In("optimizer").Checked(false), optim.StepInputs{Step: step, LR: lr}, s.params, grads)
+	s.opt.Update(ctx.In("optimizer").Checked(false), in, s.params, grads)
 	return append([]*graph.Node{loss}, outs...)
+}
+
+// hessianGraph feeds an optimizer's curvature estimate (sophia): the gradient of the loss
+// against targets sampled from the model itself (the Gauss-Newton-Bartlett estimator), unclipped.
+func (s *Stepper) hessianGraph(ctx *context.Context, ins []*graph.Node) *graph.Node {
+	loss, _, in, terms := s.forward(ctx, ins, true)
+	grads := graph.Gradient(loss, s.paramNodes(loss.Graph())...)
+	s.opt.(optim.CurvatureEstimator).UpdateHessian(ctx.In("optimizer").Checked(false), in, s.params,
+		optim.HessianInputs{Grads: grads, BatchSize: terms})
+	return loss
 }
 
 // dropoutShapes finds the shape of each dropout site's input for the current input shapes by
@@ -203,4 +246,3 @@ func (s *Stepper) dropoutShapes(ctx *context.Context, ins []*graph.Node) []shape
 	return out
 }
 
-var _ = onnx.DropoutSite{}

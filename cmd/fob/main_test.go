@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -187,5 +189,57 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("raw panic trace:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestAllOptimizersMNIST runs examples/all_optimizers_mnist.yaml: every optimizer trains mnist
+// for 2 epochs, finishes with a finite loss well above chance (10%), and logs its learning rates.
+func TestAllOptimizersMNIST(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 11 runs of 2 epochs (about 2 minutes)")
+	}
+	out := t.TempDir()
+	log, err := fob(t, "run", "../../examples/all_optimizers_mnist.yaml", "engine.output_dir="+out,
+		"engine.data_dir="+sharedDataDir(), "engine.silent=true")
+	if err != nil {
+		t.Fatalf("fob run: %v\n%s", err, log)
+	}
+	names, _ := filepath.Glob(filepath.Join(out, "mnist", "*"))
+	if len(names) != 11 {
+		t.Fatalf("%d optimizer folders, want 11: %v", len(names), names)
+	}
+	for _, optDir := range names {
+		runs, _ := filepath.Glob(filepath.Join(optDir, "*"))
+		if len(runs) != 1 {
+			t.Fatalf("%s: %d runs", optDir, len(runs))
+		}
+		var res []map[string]float64
+		b, err := os.ReadFile(filepath.Join(runs[0], "results_final_model.json"))
+		if err != nil || json.Unmarshal(b, &res) != nil {
+			t.Fatalf("%s: no results: %v", runs[0], err)
+		}
+		acc := res[0]["test_acc"]
+		t.Logf("%-16s test_acc %.4f test_loss %.4f", filepath.Base(optDir), acc, res[0]["test_loss"])
+		if !(acc > 0.5) || math.IsNaN(res[0]["test_loss"]) || math.IsInf(res[0]["test_loss"], 0) {
+			t.Errorf("%s: test_acc %v, test_loss %v", filepath.Base(optDir), acc, res[0]["test_loss"])
+		}
+		csv, _ := os.ReadFile(filepath.Join(runs[0], "csv_logs", "metrics.csv"))
+		lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+		header := strings.Split(lines[0], ",")
+		lrCol := -1
+		for i, h := range header {
+			if strings.HasPrefix(h, "lr") {
+				lrCol = i
+				break
+			}
+		}
+		if lrCol < 0 {
+			t.Errorf("%s: no learning-rate column in %v", filepath.Base(optDir), header)
+			continue
+		}
+		row := strings.Split(lines[1], ",")
+		if v, err := strconv.ParseFloat(row[lrCol], 64); err != nil || !(v > 0) {
+			t.Errorf("%s: learning rate %q in the first logged row", filepath.Base(optDir), row[lrCol])
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/fob-go/fob/train"
 	"github.com/fob-go/fob/train/experiment"
@@ -52,4 +53,19 @@ func cmdSetup(ctx context.Context, args []string) error {
 		fmt.Printf("%s: data ready\n", name)
 	}
 	return err
+}
+
+// submitSlurm submits the experiment's runs to SLURM (an array job, or one job per run) and the
+// plot job that waits for them; the jobs run this same executable with single:N.
+func submitSlurm(_ context.Context, exp *experiment.Experiment) error {
+	sub, err := (&experiment.Slurm{Log: os.Stderr}).Submit(exp)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("submitted %s: job(s) %v", exp.Scheduler, sub.Jobs)
+	if sub.PlotJob != 0 {
+		fmt.Printf(", plot job %d", sub.PlotJob)
+	}
+	fmt.Println()
+	return nil
 }

@@ -122,10 +122,12 @@ func fmtResult(m map[string]float64) string {
 	return b.String()
 }
 
-// splitOverrides separates key=value arguments from anything else.
+// splitOverrides separates key=value arguments from anything else. A key is a dotted path
+// with optional list indices; anything with a slash before the "=" is a file (run folders have
+// "=" in their names).
 func splitOverrides(args []string) (overrides, other []string) {
 	for _, a := range args {
-		if i := strings.IndexByte(a, '='); i > 0 && !strings.HasPrefix(a, "-") {
+		if i := strings.IndexByte(a, '='); i > 0 && !strings.HasPrefix(a, "-") && !strings.ContainsRune(a[:i], '/') {
 			overrides = append(overrides, a)
 		} else {
 			other = append(other, a)

@@ -56,13 +56,13 @@ func (f *fakeFS) sys() System {
 // wheel is a site-packages folder with JAX's CUDA 12 plugin and NVIDIA library wheels.
 func wheel(site, cuda, version string) map[string]string {
 	return map[string]string{
-		site + "/jax_plugins/xla_" + cuda + "/xla_cuda_plugin.so": "",
-		site + "/jax_" + cuda + "_pjrt-" + version + ".dist-info/":  "",
-		site + "/nvidia/cublas/lib/libcublas.so.12":                 "",
-		site + "/nvidia/cudnn/lib/libcudnn.so.9":                    "",
-		site + "/nvidia/cuda_runtime/lib/libcudart.so.12":           "",
-		site + "/nvidia/cuda_nvcc/bin/ptxas":                        "",
-		site + "/nvidia/cuda_nvcc/nvvm/libdevice/libdevice.10.bc":   "",
+		site + "/jax_plugins/xla_" + cuda + "/xla_cuda_plugin.so":  "",
+		site + "/jax_" + cuda + "_pjrt-" + version + ".dist-info/": "",
+		site + "/nvidia/cublas/lib/libcublas.so.12":                "",
+		site + "/nvidia/cudnn/lib/libcudnn.so.9":                   "",
+		site + "/nvidia/cuda_runtime/lib/libcudart.so.12":          "",
+		site + "/nvidia/cuda_nvcc/bin/ptxas":                       "",
+		site + "/nvidia/cuda_nvcc/nvvm/libdevice/libdevice.10.bc":  "",
 	}
 }
 

@@ -143,7 +143,8 @@ func linkAll(dir string, links map[string]string) error {
 		return err
 	}
 	for _, e := range entries {
-		if _, keep := links[e.Name()]; !keep && e.Type()&os.ModeSymlink != 0 {
+		// Another process's link in the making (name.tmp<pid>) is not stale.
+		if _, keep := links[e.Name()]; !keep && e.Type()&os.ModeSymlink != 0 && !strings.Contains(e.Name(), ".tmp") {
 			_ = os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}

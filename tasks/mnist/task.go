@@ -8,6 +8,7 @@ import (
 	"github.com/fob-go/fob/onnx"
 	"github.com/fob-go/fob/tasks"
 	"github.com/gomlx/gomlx/pkg/core/graph"
+	gctx "github.com/gomlx/gomlx/pkg/ml/context"
 )
 
 //go:embed default.yaml
@@ -41,4 +42,9 @@ func (Task) Loss(_ *graph.Graph, outputs, targets map[string]*graph.Node) *graph
 // NewMetrics reports <split>_loss and <split>_acc.
 func (Task) NewMetrics(split string) tasks.Metrics {
 	return &tasks.Classification{Split: split, Logits: "logits", Labels: "y"}
+}
+
+// SampleTargets draws labels from softmax(logits) for curvature estimates (sophia).
+func (Task) SampleTargets(ctx *gctx.Context, outputs, targets map[string]*graph.Node) (map[string]*graph.Node, *graph.Node) {
+	return tasks.SampleClassTargets(ctx, outputs["logits"], targets, "y", "")
 }

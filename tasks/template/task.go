@@ -18,6 +18,7 @@ import (
 	"github.com/fob-go/fob/onnx"
 	"github.com/fob-go/fob/tasks"
 	"github.com/gomlx/gomlx/pkg/core/graph"
+	gctx "github.com/gomlx/gomlx/pkg/ml/context"
 )
 
 // The defaults are embedded, so the binary carries them and `fob run` needs no source tree.
@@ -57,4 +58,10 @@ func (Task) Loss(_ *graph.Graph, outputs, targets map[string]*graph.Node) *graph
 // (val_loss, test_loss); task.target_metric must be one of the validation names.
 func (Task) NewMetrics(split string) tasks.Metrics {
 	return &tasks.Regression{Split: split, Pred: "y", Target: "target"}
+}
+
+// SampleTargets draws targets from N(prediction, 1), the model's predictive distribution under
+// an MSE loss; optimizers that estimate curvature (sophia) use it. Optional for a new task.
+func (Task) SampleTargets(ctx *gctx.Context, outputs, targets map[string]*graph.Node) (map[string]*graph.Node, *graph.Node) {
+	return tasks.SampleRegressionTargets(ctx, outputs["y"], targets, "target")
 }

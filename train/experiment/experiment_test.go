@@ -64,6 +64,7 @@ func TestRunCounts(t *testing.T) {
 		{"plotting3_mnist_tabular.yaml", 32},
 		{"template_names.yaml", 1},
 		{"literal.yaml", 2},
+		{"unsorted_entry.yaml", 4},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			exp := parseFile(t, tc.file)
@@ -125,6 +126,11 @@ func TestWorkedOrder(t *testing.T) {
 	}
 	if got := relDir(t, exp.Runs[8]); got != "mnist/adamw_baseline/engine.seed=1" {
 		t.Errorf("run 9 folder %s", got)
+	}
+	// Inside a list entry the first-written key varies slowest.
+	unsorted := parseFile(t, "unsorted_entry.yaml")
+	if got := relDir(t, unsorted.Runs[2]); got != "mnist/adamw_baseline/optimizer.learning_rate=0.1,optimizer.weight_decay=0.01" {
+		t.Errorf("unsorted entry: run 3 folder %s", got)
 	}
 }
 
@@ -247,6 +253,8 @@ func TestShorthandAndOverrides(t *testing.T) {
 	}{
 		{"named dict", "task: mnist\noptimizer:\n  adamw_baseline: {learning_rate: [0.1, 0.01]}\n  sgd_baseline: null\n", nil,
 			[]string{"mnist/adamw_baseline/optimizer.learning_rate=0.1", "mnist/adamw_baseline/default", "mnist/sgd_baseline/default"}},
+		{"null sections", "task: mnist\noptimizer:\nengine:\nevaluation:\n", nil,
+			[]string{"mnist/adamw_baseline/default"}},
 		{"task named dict", "task:\n  mnist: {max_epochs: 2}\n  tabular: {}\noptimizer: adamw_baseline\n", nil,
 			[]string{"mnist/adamw_baseline/task.max_epochs=2", "tabular/adamw_baseline/default"}},
 		{"list index", base, []string{"optimizer[0].learning_rate=0.5"},
@@ -362,7 +370,7 @@ func TestErrors(t *testing.T) {
 // TestRunFilesRoundTrip: experiment.yaml parses back to the same runs in the same order (what
 // single:N on a SLURM node relies on), and config.yaml back to the same config.
 func TestRunFilesRoundTrip(t *testing.T) {
-	for _, file := range []string{"plotting3_mnist_tabular.yaml", "usage5_slurm.yaml", "literal.yaml"} {
+	for _, file := range []string{"plotting3_mnist_tabular.yaml", "usage5_slurm.yaml", "literal.yaml", "unsorted_entry.yaml"} {
 		exp := parseFile(t, file)
 		run := exp.Runs[len(exp.Runs)-1]
 		run.Dir = filepath.Join(t.TempDir(), "run")

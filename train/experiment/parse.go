@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -96,6 +95,12 @@ func ParseBytes(data []byte, name string, overrides []string, cat Catalog) (*Exp
 		return nil, err
 	}
 	root = config.SortKeys(root).(*config.Ordered)
+	for _, sec := range []string{"engine", "optimizer", "evaluation"} {
+		// "engine:" with every line commented out is null: take it as absent.
+		if v, ok := root.Get(sec); ok && v == nil {
+			root.Delete(sec)
+		}
+	}
 	if err := p.check(root); err != nil {
 		return nil, err
 	}
@@ -516,14 +521,4 @@ func emptyGridError(name string, root *config.Ordered) error {
 		return fmt.Errorf("%s: %s is an empty list, so the experiment expands to no run; give it at least one value", pos, path)
 	}
 	return fmt.Errorf("%s: the experiment expands to no run", name)
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys(m config.Map) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -124,7 +124,7 @@ func TestClosedForms(t *testing.T) {
 
 // WSD phases, including empty ones (FOB's SequentialLR failed on those, spec §8 item 2).
 func TestWSD(t *testing.T) {
-	const N = 200
+	const N = 1000
 	lin := func(D int, f float64) func(t int) float64 {
 		return func(t int) float64 { return 1 + (f-1)*float64(t)/float64(D) }
 	}
@@ -154,14 +154,14 @@ func TestWSD(t *testing.T) {
 		ls   config.Map
 		want []float64
 	}{
-		{"all_phases_cosine", config.Map{"scheduler": "wsd", "warmup_steps": 20, "decay_steps": 50, "eta_min_factor": 0.1},
-			build(20, 50, false, 0.1, cosd(50, 0.1))},
+		{"all_phases_cosine", config.Map{"scheduler": "wsd", "warmup_steps": 100, "decay_steps": 250, "eta_min_factor": 0.1},
+			build(100, 250, false, 0.1, cosd(250, 0.1))},
 		{"cosine_warmup_linear_decay", config.Map{"scheduler": "wsd", "warmup_factor": 0.1, "decay_factor": 0.25, "warmup_strategy": "cosine", "decay_strategy": "linear"},
-			build(20, 50, true, 0.01, lin(50, 0.01))},
-		{"no_warmup", config.Map{"scheduler": "wsd", "warmup_steps": 0, "decay_steps": 30}, build(0, 30, false, 0.01, cosd(30, 0.01))},
-		{"no_decay", config.Map{"scheduler": "wsd", "warmup_steps": 10, "decay_steps": 0}, build(10, 0, false, 0.01, nil)},
-		{"no_stable", config.Map{"scheduler": "wsd", "warmup_steps": 80, "decay_steps": 120, "decay_strategy": "linear"},
-			build(80, 120, false, 0.01, lin(120, 0.01))},
+			build(100, 250, true, 0.01, lin(250, 0.01))},
+		{"no_warmup", config.Map{"scheduler": "wsd", "warmup_steps": 0, "decay_steps": 150}, build(0, 150, false, 0.01, cosd(150, 0.01))},
+		{"no_decay", config.Map{"scheduler": "wsd", "warmup_steps": 50, "decay_steps": 0}, build(50, 0, false, 0.01, nil)},
+		{"no_stable", config.Map{"scheduler": "wsd", "warmup_steps": 400, "decay_steps": 600, "decay_strategy": "linear"},
+			build(400, 600, false, 0.01, lin(600, 0.01))},
 		{"only_stable", config.Map{"scheduler": "wsd", "warmup_steps": 0, "decay_steps": 0}, build(0, 0, false, 0.01, nil)},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -77,6 +77,7 @@ func (r Range) contains(v float64) bool {
 	return true
 }
 
+// String writes the interval, e.g. "[0, 1)".
 func (r Range) String() string {
 	lb, rb := "[", "]"
 	if r.LoOpen {

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Times one training step of the tabular FT-Transformer (batch 256) and of the graph_tiny GCN
+# (the whole Cora graph) in fob (Go benchmarks, default GoMLX backend) and in PyTorch (Debian's
+# python3-torch on the CPU with OpenBLAS), in one run, and prints ms/step side by side with the
+# ratio fob/PyTorch.
+#
+#   FOB_DATA_MIRROR=/path/to/mirror scripts/bench-tasks.sh
+#
+# Environment: STEPS (timed steps per model, default 20), THREADS (PyTorch intra-op and BLAS
+# threads, default 2), PYTHON (default /usr/bin/python3: Debian's, which has python3-torch).
+# Install libopenblas0-pthread first: on the reference BLAS PyTorch is several times slower.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+: "${FOB_DATA_MIRROR:?set FOB_DATA_MIRROR to the folder holding california_housing/ and cora/}"
+export FOB_DATA_MIRROR
+STEPS=${STEPS:-20}
+THREADS=${THREADS:-2}
+PY=${PYTHON:-/usr/bin/python3}
+
+if ! "$PY" -c 'import torch' 2>/dev/null; then
+	echo "bench-tasks.sh: $PY cannot import torch; install python3-torch (apt-get install python3-torch) or set PYTHON" >&2
+	exit 1
+fi
+if ! ldconfig -p | grep -q 'openblas-pthread/libblas.so.3'; then
+	echo "bench-tasks.sh: warning: libopenblas0-pthread is not installed; PyTorch will use the reference BLAS" >&2
+fi
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+echo "# fob: go test -bench 'TabularTrainStep|GraphTinyTrainStep' -benchtime ${STEPS}x" >&2
+go test -run '^$' -bench 'TabularTrainStep|GraphTinyTrainStep' -benchtime "${STEPS}x" \
+	./tasks/tabular/ ./tasks/graph_tiny/ | tee -a "$log" >&2
+echo "# PyTorch: $PY scripts/bench_tasks_torch.py --threads $THREADS --steps $STEPS" >&2
+OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$PY" -W ignore scripts/bench_tasks_torch.py \
+	--threads "$THREADS" --steps "$STEPS" | tee -a "$log" >&2
+
+# Go benchmark lines end in "<x> ms/step"; PyTorch lines are "<model> <ms>".
+go_ms() { awk -v b="$1" '$1 ~ "^"b"(-[0-9]+)?$" { for (i = 1; i < NF; i++) if ($(i+1) == "ms/step") print $i }' "$log"; }
+py_ms() { awk -v m="$1" '$1 == m { print $2 }' "$log"; }
+tab_go=$(go_ms BenchmarkTabularTrainStep)
+gcn_go=$(go_ms BenchmarkGraphTinyTrainStep/sparse)
+gcn_dense_go=$(go_ms BenchmarkGraphTinyTrainStep/dense)
+tab_py=$(py_ms tabular)
+gcn_py=$(py_ms graph_tiny)
+for v in tab_go gcn_go gcn_dense_go tab_py gcn_py; do
+	if [ -z "${!v}" ]; then
+		echo "bench-tasks.sh: no timing for $v in the output above" >&2
+		exit 1
+	fi
+done
+
+echo
+printf '%-44s %12s %14s %10s\n' "model (one training step)" "fob ms/step" "PyTorch ms/step" "fob/PyTorch"
+row() { printf '%-44s %12.1f %14.1f %10.1f\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { print a / b }')"; }
+row "tabular FT-Transformer, batch 256" "$tab_go" "$tab_py"
+row "graph_tiny GCN, Cora, edge-list (task)" "$gcn_go" "$gcn_py"
+row "graph_tiny GCN, Cora, dense adjacency" "$gcn_dense_go" "$gcn_py"
+echo "(fob: $(go env GOOS)/$(go env GOARCH), backend ${GOMLX_BACKEND:-default}; PyTorch: $THREADS threads; $(nproc) cores)"
