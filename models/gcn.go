@@ -16,6 +16,9 @@ const (
 	GCNDense = "dense"
 	// GCNSparse gathers messages along the edges of edge_index int64[2, edges] (PyG's layout:
 	// sources, then targets) and scatter-adds them into the targets (ScatterND, reduction add).
+	// Beware: onnxruntime's CPU ScatterND applies the updates from several threads without
+	// synchronisation, so with more than one intra-op thread nodes receiving several edges get
+	// different (wrong) sums from run to run; GoMLX is exact.
 	GCNSparse = "sparse"
 )
 

@@ -8,8 +8,9 @@
 #   FOB_DATA_MIRROR=/path/to/mirror scripts/baselines-tabular-graph.sh
 #
 # Environment: TASKS (default "graph_tiny tabular"), SEEDS (default "1 2 3"), OUT (default
-# $TMPDIR/fob-baselines-tabular-graph). A run already finished in OUT is not trained again (fob
-# resumes from its last checkpoint), so the script can be restarted after an interruption.
+# $TMPDIR/fob-baselines-tabular-graph). Runs finished in OUT are not run again, and an
+# interrupted run resumes from its last checkpoint (its wall time then covers the last part only),
+# so the script can be restarted.
 # On the 2-core development machine a tabular run takes about an hour, a graph_tiny run under
 # a minute (see the tasks' README.md).
 set -euo pipefail
@@ -40,6 +41,10 @@ declare -A bar=([tabular]="test_rmse <= 0.42 (FOB: 0.397 ± 0.006)" [graph_tiny]
 for task in $TASKS; do
 	for seed in $SEEDS; do
 		dir="$OUT/$task/seed$seed"
+		if [ -f "$dir/wall_seconds" ] && [ -n "$(find "$dir" -name results_best_model.json)" ]; then
+			echo "== $task seed $seed: done before, in $dir" >&2
+			continue
+		fi
 		mkdir -p "$dir"
 		echo "== $task seed $seed -> $dir" >&2
 		start=$(date +%s.%N)

@@ -245,4 +245,3 @@ func (s *Stepper) dropoutShapes(ctx *context.Context, ins []*graph.Node) []shape
 	}
 	return out
 }
-

@@ -18,7 +18,8 @@ type Data struct {
 	paths []string
 	g     *data.Planetoid
 	x     tensor.Tensor // normalized features [nodes, NumFeatures]
-	edges tensor.Tensor // edge_index [2, edges]
+	edges tensor.Tensor // edge_index [2, edges], PyG's layout
+	adj   tensor.Tensor // [nodes, nodes], adj[i][j] = 1 for an edge j→i
 	masks map[string][]bool
 }
 
@@ -60,6 +61,11 @@ func (d *Data) Setup(ctx context.Context, _ int64) error {
 	n := g.NumNodes
 	d.x = tensor.F32s(g.NormalizedFeatures(), n, NumFeatures)
 	d.edges = g.EdgeIndex()
+	adj := make([]float32, n*n)
+	for k := range g.Src {
+		adj[int(g.Dst[k])*n+int(g.Src[k])] = 1
+	}
+	d.adj = tensor.F32s(adj, n, n)
 	d.masks = map[string][]bool{"train": g.TrainMask, "val": g.ValMask, "test": g.TestMask}
 	return nil
 }
@@ -78,7 +84,7 @@ func (d *Data) Split(name string) (tasks.Dataset, error) {
 			count++
 		}
 	}
-	return graphSplit{inputs: map[string]tensor.Tensor{"x": d.x, "edge_index": d.edges},
+	return graphSplit{inputs: map[string]tensor.Tensor{"x": d.x, "adj": d.adj},
 		targets: map[string]tensor.Tensor{"y": tensor.I64s(d.g.Labels, d.g.NumNodes), "mask": tensor.F32s(mask, len(mask))},
 		count:   count}, nil
 }

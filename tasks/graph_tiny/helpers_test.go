@@ -54,7 +54,7 @@ func setupData(tb testing.TB) tasks.DataModule {
 }
 
 // stepper loads proto into a fresh GoMLX context with graph_tiny's AdamW (lr 0.1, wd 1e-3).
-func stepper(tb testing.TB, proto *onnxpb.ModelProto, seed int64) (*train.Stepper, *train.Model, []float64) {
+func stepper(tb testing.TB, proto *onnxpb.ModelProto, seed int64) (*train.Stepper, *train.Model, []float64, *gctx.Context) {
 	tb.Helper()
 	backend, err := runtime.NewBackend("")
 	if err != nil {
@@ -91,5 +91,5 @@ func stepper(tb testing.TB, proto *onnxpb.ModelProto, seed int64) (*train.Steppe
 	for i := range lrs {
 		lrs[i] = 0.1
 	}
-	return st, model, lrs
+	return st, model, lrs, gc
 }
