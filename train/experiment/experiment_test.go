@@ -24,7 +24,11 @@ func testCatalog(t *testing.T) experiment.Catalog {
 
 func parseFile(t *testing.T, file string, overrides ...string) *experiment.Experiment {
 	t.Helper()
-	exp, err := experiment.Parse(filepath.Join("testdata", file), overrides, testCatalog(t))
+	path := file
+	if !strings.HasPrefix(file, "../") { // the usage examples live in examples/usage
+		path = filepath.Join("testdata", file)
+	}
+	exp, err := experiment.Parse(path, overrides, testCatalog(t))
 	if err != nil {
 		t.Fatalf("Parse(%s): %v", file, err)
 	}
@@ -54,11 +58,11 @@ func TestRunCounts(t *testing.T) {
 		runs int
 	}{
 		{"example_experiment.yaml", 1},
-		{"usage1_single_task.yaml", 1},
-		{"usage2_comparing_optimizers.yaml", 18},
-		{"usage3_benchmark_optimizers.yaml", 432},
-		{"usage4_multiple_task_versions.yaml", 8},
-		{"usage5_slurm.yaml", 180},
+		{"../../examples/usage/1_single_task.yaml", 1},
+		{"../../examples/usage/2_comparing_optimizers.yaml", 18},
+		{"../../examples/usage/3_benchmark_optimizers.yaml", 432},
+		{"../../examples/usage/4_multiple_task_versions.yaml", 8},
+		{"../../examples/usage/5_slurm.yaml", 180},
 		{"baselines_mnist.yaml", 99},
 		{"baselines_classification_small.yaml", 120},
 		{"plotting3_mnist_tabular.yaml", 32},
@@ -152,12 +156,12 @@ func TestRunFolderNames(t *testing.T) {
 		{"plotting3_mnist_tabular.yaml", "tabular/adamw_baseline/engine.seed=1,optimizer.learning_rate=0.01,optimizer.weight_decay=0.1"},
 		{"plotting3_mnist_tabular.yaml", "mnist/sgd_baseline/engine.seed=1,optimizer.learning_rate=0.001"},
 		{"example_experiment.yaml", "mnist/adamw_baseline/default"},
-		{"usage4_multiple_task_versions.yaml", "tabular_quantile/adamw_baseline/optimizer.learning_rate=0.01"},
-		{"usage4_multiple_task_versions.yaml", "tabular_standard/adamw_baseline/optimizer.weight_decay=0.1,task.train_transforms.noise=0,task.train_transforms.normalizer=standard"},
+		{"../../examples/usage/4_multiple_task_versions.yaml", "tabular_quantile/adamw_baseline/optimizer.learning_rate=0.01"},
+		{"../../examples/usage/4_multiple_task_versions.yaml", "tabular_standard/adamw_baseline/optimizer.weight_decay=0.1,task.train_transforms.noise=0,task.train_transforms.normalizer=standard"},
 		{"template_names.yaml", "template/adamw_baseline/engine.early_stopping=5,optimizer.lr_scheduler.warmup_steps=10"},
-		{"usage1_single_task.yaml", "tabular/adamw_baseline/task.max_epochs=1,task.model.num_hidden=42"},
-		{"usage2_comparing_optimizers.yaml", "mnist/adamcpr/optimizer.kappa_init_param=0.5"},
-		{"usage2_comparing_optimizers.yaml", "mnist/adamcpr/optimizer.kappa_init_param=32,optimizer.learning_rate=0.001"},
+		{"../../examples/usage/1_single_task.yaml", "tabular/adamw_baseline/task.max_epochs=1,task.model.num_hidden=42"},
+		{"../../examples/usage/2_comparing_optimizers.yaml", "mnist/adamcpr/optimizer.kappa_init_param=0.5"},
+		{"../../examples/usage/2_comparing_optimizers.yaml", "mnist/adamcpr/optimizer.kappa_init_param=32,optimizer.learning_rate=0.001"},
 		{"literal.yaml", "template/adamw_baseline/task.dataset_split_lengths=[70, 20, 10]"},
 		{"literal.yaml", "template/adamw_baseline/default"},
 	} {
@@ -166,7 +170,7 @@ func TestRunFolderNames(t *testing.T) {
 		}
 	}
 	// kappa_init_param 1 equals the default 1.0 (Python ==), so it is not in the name.
-	for _, r := range parseFile(t, "usage2_comparing_optimizers.yaml").Runs {
+	for _, r := range parseFile(t, "../../examples/usage/2_comparing_optimizers.yaml").Runs {
 		if strings.Contains(relDir(t, r), "kappa_init_param=1,") || strings.HasSuffix(relDir(t, r), "kappa_init_param=1") {
 			t.Errorf("kappa_init_param=1 equals the default 1.0 but shows in %s", relDir(t, r))
 		}
@@ -370,7 +374,7 @@ func TestErrors(t *testing.T) {
 // TestRunFilesRoundTrip: experiment.yaml parses back to the same runs in the same order (what
 // single:N on a SLURM node relies on), and config.yaml back to the same config.
 func TestRunFilesRoundTrip(t *testing.T) {
-	for _, file := range []string{"plotting3_mnist_tabular.yaml", "usage5_slurm.yaml", "literal.yaml", "unsorted_entry.yaml"} {
+	for _, file := range []string{"plotting3_mnist_tabular.yaml", "../../examples/usage/5_slurm.yaml", "literal.yaml", "unsorted_entry.yaml"} {
 		exp := parseFile(t, file)
 		run := exp.Runs[len(exp.Runs)-1]
 		run.Dir = filepath.Join(t.TempDir(), "run")
