@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,8 +12,35 @@ import (
 	"github.com/fob-go/fob/train/experiment"
 )
 
-// ScoresFile is written last by a successful run; its presence marks the run finished.
-const ScoresFile = "scores.json"
+// Files a run writes at its end.
+const (
+	ScoresFile  = "scores.json"
+	TimingFile  = "timing.json"
+	ResultsLast = "results_final_model.json"
+)
+
+// finished reports whether a run has done all it was asked: training to its end (timing.json
+// says finished; restrict_train_epochs or an interruption leave it unfinished) and, when asked,
+// testing. Dry runs never count as finished.
+func finished(run experiment.Run) bool {
+	e, err := experiment.Engine(run.Config)
+	if err != nil || !e.Train && !e.Test {
+		return false
+	}
+	if e.Train {
+		b, err := os.ReadFile(filepath.Join(run.Dir, TimingFile))
+		var t struct{ Finished bool }
+		if err != nil || json.Unmarshal(b, &t) != nil || !t.Finished {
+			return false
+		}
+	}
+	if e.Test {
+		if _, err := os.Stat(filepath.Join(run.Dir, ResultsLast)); err != nil {
+			return false
+		}
+	}
+	return true
+}
 
 // Outcome says what happened to one run of an experiment.
 type Outcome struct {
@@ -63,8 +91,8 @@ func Execute(ctx context.Context, exp *experiment.Experiment, o Options) ([]Outc
 
 func executeOne(ctx context.Context, exp *experiment.Experiment, run experiment.Run, o Options) Outcome {
 	oc := Outcome{Run: run}
-	if _, err := os.Stat(filepath.Join(run.Dir, ScoresFile)); err == nil {
-		oc.Skipped = "finished (" + ScoresFile + " exists; delete it to run again)"
+	if finished(run) {
+		oc.Skipped = "finished (delete " + TimingFile + " to run it again)"
 		return oc
 	}
 	if err := os.MkdirAll(run.Dir, 0o755); err != nil {
@@ -78,7 +106,7 @@ func executeOne(ctx context.Context, exp *experiment.Experiment, run experiment.
 	}
 	defer unlock()
 	// Checked again under the lock: another process may have finished it meanwhile.
-	if _, err := os.Stat(filepath.Join(run.Dir, ScoresFile)); err == nil {
+	if finished(run) {
 		oc.Skipped = "finished by another process"
 		return oc
 	}

@@ -73,7 +73,7 @@ func Run(ctx context.Context, cfg config.Map, dir string, o Options) (scores *Sc
 	if err != nil {
 		return nil, err
 	}
-	if nb, ok := task.(tasks.NotBuilt); ok {
+	if nb, ok := task.(tasks.NotBuilt); ok && (s.train || s.test || s.validate) {
 		return nil, fmt.Errorf("tasks/%s: %s", s.task, nb.NotBuilt())
 	}
 	r := &runner{cfg: cfg, s: s, dir: dir, task: task, o: o}
@@ -291,7 +291,9 @@ func (r *runner) train(ctx context.Context, scores *Scores) error {
 			if err != nil {
 				return err
 			}
-			loop.StepTimes = append(loop.StepTimes, time.Since(t0).Seconds())
+			if !res.Compiled {
+				loop.StepTimes = append(loop.StepTimes, time.Since(t0).Seconds())
+			}
 			loop.Step++
 			if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
 				return fmt.Errorf("training loss is %v at step %d (epoch %d); the run stopped, checkpoints up to epoch %d are kept in %s (try a lower learning rate or engine.gradient_clip_val): %w",
@@ -374,9 +376,10 @@ func (r *runner) finishScores(scores *Scores, loop LoopState) error {
 		"steps":          loop.Step,
 		"train_time_s":   loop.TrainSeconds,
 		"epochs":         loop.Epoch,
+		"finished":       loop.Finished,
 	}
 	b, _ := json.MarshalIndent(timing, "", "    ")
-	return config.WriteFileAtomic(filepath.Join(r.dir, "timing.json"), b)
+	return config.WriteFileAtomic(filepath.Join(r.dir, TimingFile), b)
 }
 
 func (r *runner) validate(st *Stepper, ds tasks.Dataset) (map[string]float64, error) {

@@ -33,6 +33,8 @@ type Stepper struct {
 
 	hessian      *context.Exec // curvature update, every hessianEvery steps (nil: none)
 	hessianEvery int
+
+	shapes map[string]bool // batch shapes seen (each compiled once)
 }
 
 // StepperConfig gathers what NewStepper needs.
@@ -74,6 +76,9 @@ func NewStepper(c StepperConfig) (*Stepper, error) {
 type StepResult struct {
 	Loss    float64
 	Outputs map[string]tensor.Tensor
+	// Compiled is true when this step's batch shape was new, so its time includes compiling
+	// the graph; step-time statistics leave such steps out.
+	Compiled bool
 }
 
 // Step runs one optimisation step on batch b. step is 1-based; lrs holds each group's learning rate.
@@ -81,6 +86,13 @@ func (s *Stepper) Step(b tasks.Batch, step int, lrs []float64) (res StepResult, 
 	defer recoverAs(&err, fmt.Sprintf("train step %d", step))
 	if s.targets == nil {
 		s.targets = sortedKeys(b.Targets)
+	}
+	key := fmt.Sprint(b.Inputs[s.model.Inputs[0]].Shape)
+	if !s.shapes[key] {
+		if s.shapes == nil {
+			s.shapes = map[string]bool{}
+		}
+		s.shapes[key], res.Compiled = true, true
 	}
 	args := s.modelArgs(b)
 	for _, name := range s.targets {
