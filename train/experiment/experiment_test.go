@@ -442,3 +442,46 @@ func sameTypes(a, b any) bool {
 	}
 	return true
 }
+
+// TestConfigPrecedence checks the merge order of spec §1.1 on one run: engine and lr-scheduler
+// defaults < optimizer default < task default < the experiment file < command-line overrides.
+func TestConfigPrecedence(t *testing.T) {
+	exp, err := experiment.ParseBytes([]byte(`
+task: {name: mnist}
+optimizer: {name: adamw_baseline, weight_decay: 0.05, learning_rate: 0.03}
+engine: {seed: 3}
+`), "precedence.yaml", []string{"optimizer.learning_rate=0.02", "engine.logging_interval=7"}, testCatalog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := exp.Runs[0].Config
+	for _, c := range []struct {
+		key  string
+		want any
+		from string
+	}{
+		{"optimizer.beta1", 0.9, "optimizer default"},
+		{"optimizer.lr_scheduler.eta_min_factor", 0.01, "lr_scheduler default"},
+		{"engine.check_finite", true, "engine default"},
+		{"engine.sbatch_args.time", "00:05:00", "task default over engine default (00:30:00)"},
+		{"engine.sbatch_args.nodes", 1, "engine default kept beside the task's time"},
+		{"task.batch_size", 512, "task default"},
+		{"optimizer.weight_decay", 0.05, "experiment file over task default (0.1)"},
+		{"optimizer.learning_rate", 0.02, "command line over experiment file (0.03) and task default (0.01)"},
+		{"engine.seed", 3, "experiment file over engine default (42)"},
+		{"engine.logging_interval", 7, "command line over engine default (50)"},
+	} {
+		got, ok := config.Get(cfg, c.key)
+		if !ok || !config.Equal(got, c.want) {
+			t.Errorf("%s = %v, want %v (%s)", c.key, got, c.want, c.from)
+		}
+	}
+	// Without user values, the task default beats the optimizer default (1e-3).
+	exp, err = experiment.ParseBytes([]byte("task: mnist\noptimizer: adamw_baseline\n"), "bare.yaml", nil, testCatalog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lr, _ := config.Get(exp.Runs[0].Config, "optimizer.learning_rate"); !config.Equal(lr, 0.01) {
+		t.Errorf("learning_rate = %v, want the task's 0.01", lr)
+	}
+}
