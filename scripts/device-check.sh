@@ -15,6 +15,12 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FOB=${FOB:-bin/fob}
+# The Python with PyTorch (and, on the GPU machine, JAX's plugin and onnxruntime).
+if [ -z "${PYTHON:-}" ]; then
+	for p in python3 /usr/bin/python3; do
+		if "$p" -c 'import torch, numpy' 2>/dev/null; then PYTHON=$p; break; fi
+	done
+fi
 PY=${PYTHON:-python3}
 DATA=${DATA:-data}
 
