@@ -53,8 +53,8 @@ type Outcome struct {
 // Execute runs an experiment's runs in this process as its scheduler says: every run in grid
 // order (sequential) or run N only (single:N). A finished run is skipped, and so is a run that
 // another process holds the lock of (two `fob run` on one experiment share the work). A failing
-// run is reported and the others go on, as the original does for runtime errors; cancellation
-// stops at once.
+// run's error is in its Outcome and the others go on, as the original does for runtime errors;
+// cancellation stops at once.
 func Execute(ctx context.Context, exp *experiment.Experiment, o Options) ([]Outcome, error) {
 	runs := exp.Runs
 	switch exp.Scheduler.Kind {
@@ -79,11 +79,8 @@ func Execute(ctx context.Context, exp *experiment.Experiment, o Options) ([]Outc
 		switch {
 		case oc.Skipped != "":
 			o.Log.Info("skipped run", "dir", run.Dir, "why", oc.Skipped)
-		case oc.Err != nil:
-			if ctx.Err() != nil {
-				return out, oc.Err
-			}
-			o.Log.Error("run failed", "dir", run.Dir, "err", oc.Err)
+		case oc.Err != nil && ctx.Err() != nil:
+			return out, oc.Err
 		}
 	}
 	return out, nil

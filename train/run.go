@@ -230,7 +230,7 @@ func (r *runner) train(ctx context.Context, scores *Scores) error {
 	}
 	opt, err := entry.New(optim.Settings{Config: optCfg, Groups: groups})
 	if err != nil {
-		return fmt.Errorf("optimizer %s: %w", r.s.optimizer, err)
+		return err // the factory's error names the optimizer and the key
 	}
 	// Self-scheduling optimizers (adam_plus) get their groups' multipliers as "learning rate".
 	sched := lrsched.Constant(1)

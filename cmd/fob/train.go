@@ -76,14 +76,13 @@ func cmdTrain(ctx context.Context, args []string) error {
 	return report(outcomes)
 }
 
-// report prints each run's test results and returns the first failure.
+// report prints each run's test results, and each failure; it returns an error when any run
+// failed.
 func report(outcomes []train.Outcome) error {
-	var firstErr error
+	var failed []error
 	for _, oc := range outcomes {
 		if oc.Err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("%s: %w", oc.Run.Dir, oc.Err)
-			}
+			failed = append(failed, fmt.Errorf("run %d (%s): %w", oc.Run.Index, oc.Run.Dir, oc.Err))
 			continue
 		}
 		fmt.Printf("run %d: %s\n", oc.Run.Index, oc.Run.Dir)
@@ -106,7 +105,16 @@ func report(outcomes []train.Outcome) error {
 				oc.Scores.Steps, oc.Scores.MeanStepMS, oc.Scores.MedianStepMS, oc.Scores.TrainSeconds)
 		}
 	}
-	return firstErr
+	switch {
+	case len(failed) == 1 && len(outcomes) == 1:
+		return failed[0]
+	case len(failed) > 0:
+		for _, err := range failed {
+			fmt.Fprintln(os.Stderr, "failed:", err)
+		}
+		return fmt.Errorf("%d of %d runs failed", len(failed), len(outcomes))
+	}
+	return nil
 }
 
 func fmtResult(m map[string]float64) string {

@@ -188,7 +188,16 @@ func (h *Hyper) Group(g Group) *Hyper {
 
 // Err returns all recorded errors joined, or nil.
 func (h *Hyper) Err() error {
-	return errors.Join(*h.errs...)
+	// A key read twice (e.g. once per group) must not report its problem twice.
+	seen := map[string]bool{}
+	var errs []error
+	for _, e := range *h.errs {
+		if !seen[e.Error()] {
+			seen[e.Error()] = true
+			errs = append(errs, e)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Config returns the merged values (defaults beneath the given config).
