@@ -6,8 +6,8 @@ package onnx
 import (
 	"errors"
 	"fmt"
+	"github.com/fob-go/fob/internal/atomicfile"
 	"os"
-	"path/filepath"
 
 	"google.golang.org/protobuf/proto"
 
@@ -85,31 +85,8 @@ func Save(path string, m *onnxpb.ModelProto) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b)
-}
-
-func writeAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("onnx: saving %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("onnx: saving %s: %w", path, err)
+	if err := atomicfile.Write(path, b); err != nil {
+		return fmt.Errorf("onnx: saving: %w", err)
 	}
 	return nil
 }

@@ -5,10 +5,7 @@ package tasks
 
 import (
 	"context"
-	"fmt"
-	"sort"
-	"strings"
-	"sync"
+	reg "github.com/fob-go/fob/internal/registry"
 
 	"github.com/fob-go/fob/onnx"
 	"github.com/fob-go/fob/onnx/onnxpb"
@@ -97,41 +94,14 @@ type Metrics interface {
 	Result() map[string]float64
 }
 
-var (
-	mu       sync.RWMutex
-	registry = map[string]Task{}
-)
+var registry = reg.New[Task]("task")
 
 // Register makes a task available by name. It panics on a duplicate name, as
 // database/sql.Register does, since that is a programming error.
-func Register(t Task) {
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := registry[t.Name()]; dup {
-		panic("tasks: Register called twice for " + t.Name())
-	}
-	registry[t.Name()] = t
-}
+func Register(t Task) { registry.Register(t.Name(), t) }
 
 // Names lists the registered tasks, sorted.
-func Names() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return registry.Names() }
 
 // Get returns the named task, or an error that lists the valid names.
-func Get(name string) (Task, error) {
-	mu.RLock()
-	t, ok := registry[name]
-	mu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("unknown task %q; valid tasks: %s", name, strings.Join(Names(), ", "))
-	}
-	return t, nil
-}
+func Get(name string) (Task, error) { return registry.Get(name) }

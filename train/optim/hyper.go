@@ -32,10 +32,9 @@ func ParseDefaults(defaultYAML []byte) (config.Map, error) {
 // may set hyperparameters for its default optimizer (e.g. weight_decay) that then reach any
 // optimizer the user picks (spec §1.1); such keys are ignored rather than rejected.
 func otherOptimizerKeys() map[string]bool {
-	mu.RLock()
-	defer mu.RUnlock()
 	keys := map[string]bool{}
-	for _, e := range registry {
+	for _, name := range Names() {
+		e, _ := Get(name)
 		m, err := ParseDefaults(e.DefaultYAML)
 		if err != nil {
 			continue

@@ -4,10 +4,7 @@
 package optim
 
 import (
-	"fmt"
-	"sort"
-	"strings"
-	"sync"
+	reg "github.com/fob-go/fob/internal/registry"
 
 	"github.com/fob-go/fob/train/config"
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -112,40 +109,13 @@ type Entry struct {
 	New         Factory
 }
 
-var (
-	mu       sync.RWMutex
-	registry = map[string]Entry{}
-)
+var registry = reg.New[Entry]("optimizer")
 
 // Register makes an optimizer available by name; it panics on a duplicate name.
-func Register(e Entry) {
-	mu.Lock()
-	defer mu.Unlock()
-	if _, dup := registry[e.Name]; dup {
-		panic("optim: Register called twice for " + e.Name)
-	}
-	registry[e.Name] = e
-}
+func Register(e Entry) { registry.Register(e.Name, e) }
 
 // Names lists the registered optimizers, sorted.
-func Names() []string {
-	mu.RLock()
-	defer mu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return registry.Names() }
 
 // Get returns the named optimizer, or an error that lists the valid names.
-func Get(name string) (Entry, error) {
-	mu.RLock()
-	e, ok := registry[name]
-	mu.RUnlock()
-	if !ok {
-		return Entry{}, fmt.Errorf("unknown optimizer %q; valid optimizers: %s", name, strings.Join(Names(), ", "))
-	}
-	return e, nil
-}
+func Get(name string) (Entry, error) { return registry.Get(name) }
