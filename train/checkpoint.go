@@ -34,8 +34,11 @@ type LoopState struct {
 	// CSVBytes is the length of the metrics CSV at checkpoint time: rows past it came from a
 	// part of the run that the checkpoint does not cover and are dropped on resume.
 	CSVBytes int64
-	// Finished marks a run whose training completed.
+	// Finished marks a run whose training completed (for the max_epochs/max_steps of the
+	// run that saved it; a resumed run with a larger budget goes on).
 	Finished bool
+	// EarlyStopped marks a run that early stopping ended.
+	EarlyStopped bool
 }
 
 // stateFile is what <name>.state holds: the loop state plus every non-model variable of the

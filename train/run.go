@@ -76,6 +76,9 @@ func Run(ctx context.Context, cfg config.Map, dir string, o Options) (scores *Sc
 	if nb, ok := task.(tasks.NotBuilt); ok && (s.train || s.test || s.validate) {
 		return nil, fmt.Errorf("tasks/%s: %s", s.task, nb.NotBuilt())
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	r := &runner{cfg: cfg, s: s, dir: dir, task: task, o: o}
 	scores = &Scores{}
 	if s.train || s.test || s.validate {
@@ -201,6 +204,7 @@ func (r *runner) train(ctx context.Context, scores *Scores) error {
 			return err
 		}
 		r.o.Log.Info("resuming", "checkpoint", resumeFrom+".onnx", "epoch", loop.Epoch, "step", loop.Step)
+		loop.Finished = loop.EarlyStopped || loop.Epoch >= r.s.maxEpochs || loop.Step >= maxSteps
 		if loop.Finished {
 			return r.finishScores(scores, loop)
 		}
@@ -352,7 +356,7 @@ func (r *runner) train(ctx context.Context, scores *Scores) error {
 				loop.ESBest, loop.Stale = &esv, 0
 			} else if loop.Stale++; loop.Stale >= r.s.earlyStopping {
 				r.o.Log.Info("early stopping", "metric", r.s.esMetric, "patience", r.s.earlyStopping, "epoch", loop.Epoch)
-				stop = true
+				stop, loop.EarlyStopped = true, true
 			}
 		}
 		loop.Finished = stop || loop.Epoch >= r.s.maxEpochs || loop.Step >= maxSteps

@@ -243,3 +243,22 @@ func TestAllOptimizersMNIST(t *testing.T) {
 		}
 	}
 }
+
+// TestSetup prepares the data of every task of an experiment once (FOB's dataset_setup).
+func TestSetup(t *testing.T) {
+	dir := t.TempDir()
+	out, err := fob(t, "setup", "../../examples/device_check.yaml", "engine.data_dir="+dir)
+	if err != nil {
+		t.Fatalf("fob setup: %v\n%s", err, out)
+	}
+	for _, want := range []string{"mnist: data ready", "tabular: data ready"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, f := range []string{"mnist/train-images-idx3-ubyte.gz", "tabular/cal_housing.tgz", "tabular/idx_test.npy"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("setup did not fetch %s: %v", f, err)
+		}
+	}
+}
