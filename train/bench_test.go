@@ -4,13 +4,11 @@ import (
 	"context"
 	"testing"
 
-	"github.com/fob-go/fob/runtime"
 	"github.com/fob-go/fob/tasks"
 	"github.com/fob-go/fob/tasks/data"
-	"github.com/fob-go/fob/train"
 	"github.com/fob-go/fob/train/config"
 	"github.com/fob-go/fob/train/optim"
-	gctx "github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/fob-go/fob/train/traintest"
 )
 
 // BenchmarkMNISTTrainStep times one mnist optimisation step (forward, loss, backward, AdamW
@@ -44,35 +42,10 @@ func benchStep(b *testing.B, optName string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	backend, err := runtime.NewBackend("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	gc := gctx.New()
-	model, err := train.LoadModel(gc, proto)
-	if err != nil {
-		b.Fatal(err)
-	}
-	groups, params, err := model.Groups()
-	if err != nil {
-		b.Fatal(err)
-	}
 	optCfg := config.Sub(run.Config, "optimizer")
 	optCfg["max_steps"], optCfg["max_epochs"] = 3240, 30
-	entry, _ := optim.Get(optName)
-	opt, err := entry.New(optim.Settings{Config: optCfg, Groups: groups})
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := train.NewStepper(train.StepperConfig{Backend: backend, Context: gc, Model: model, Task: task, Optimizer: opt, Params: params})
-	if err != nil {
-		b.Fatal(err)
-	}
+	st, _, lrs, _ := traintest.Stepper(b, task, proto, 1, optCfg)
 	batches := data.Batches(ds.Len(), 512, true, 1, 0)
-	lrs := make([]float64, len(groups))
-	for i := range lrs {
-		lrs[i] = 1e-3
-	}
 	first := ds.Batch(batches[0])
 	if _, err := st.Step(first, 1, lrs); err != nil { // compile outside the timing
 		b.Fatal(err)
