@@ -24,6 +24,7 @@ import (
 	"github.com/fob-go/fob/tasks"
 	"github.com/fob-go/fob/tasks/data"
 	"github.com/fob-go/fob/train/config"
+	"github.com/fob-go/fob/train/experiment"
 	"github.com/fob-go/fob/train/lrsched"
 	"github.com/fob-go/fob/train/optim"
 	gctx "github.com/gomlx/gomlx/pkg/ml/context"
@@ -180,7 +181,7 @@ func (r *runner) train(ctx context.Context, scores *Scores) error {
 	stepsPerEpoch := (trainSet.Len() + r.s.batchSize - 1) / r.s.batchSize
 	maxSteps := r.s.maxSteps
 	if maxSteps <= 0 {
-		maxSteps = int(math.Ceil(float64(trainSet.Len())/float64(r.s.batchSize)/float64(r.s.devices))) * r.s.maxEpochs
+		maxSteps = experiment.MaxSteps(trainSet.Len(), r.s.batchSize, r.s.devices, r.s.maxEpochs)
 	}
 
 	backend, err := runtime.NewBackend(r.s.backend)
