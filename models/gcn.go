@@ -15,10 +15,8 @@ const (
 	// adj[i][j] = 1 for an edge j→i (one MatMul per layer; O(nodes²) memory and work).
 	GCNDense = "dense"
 	// GCNSparse gathers messages along the edges of edge_index int64[2, edges] (PyG's layout:
-	// sources, then targets) and scatter-adds them into the targets (ScatterND, reduction add).
-	// Beware: onnxruntime's CPU ScatterND applies the updates from several threads without
-	// synchronisation, so with more than one intra-op thread nodes receiving several edges get
-	// different (wrong) sums from run to run; GoMLX is exact.
+	// sources, then targets) and scatter-adds them into the targets (ScatterElements, reduction
+	// add): O(edges) work and memory.
 	GCNSparse = "sparse"
 )
 
@@ -136,47 +134,48 @@ func (a *denseAgg) apply(h string, _ int) string {
 	return g.op("Mul", g.op("Add", g.op("MatMul", a.adj, hs), hs), a.dinv)
 }
 
-// sparseAgg: messages hs[src] scatter-added into dst, plus the self loop, scaled by dinv; the
-// in-degrees come from the same scatter-add of ones. The scatter outputs' shapes are declared as
-// value_info: fob's static shape inference does not derive them, and the dropout after the
-// first layer needs the rank of its input to declare its mask.
+// sparseAgg: messages hs[src] scatter-added into their targets (ScatterElements, reduction
+// add, with the target index expanded along the channels: what torch exports for PyG's
+// scatter-add), plus the self loop, scaled by dinv; the in-degrees come from the same scatter-add
+// of ones. ScatterElements rather than ScatterND because onnxruntime's CPU ScatterND applies the
+// updates from several threads without synchronisation, so targets that receive several edges
+// get different sums from run to run; its ScatterElements is sequential. fob's import lowers it
+// to a row ScatterND (onnx.ForImport). The degree's zeros are declared as value_info: their shape
+// comes from a Concat of shape pieces that fob's static shape inference does not follow.
 type sparseAgg struct {
-	g              *graph
-	src, dstIdx    string // [edges] and [edges, 1]
-	dinv           string
-	normalize      bool
-	zerosLikeNodes func(h string) string
+	g         *graph
+	src, dst  string // [edges] and [edges, 1]
+	dinv      string
+	normalize bool
 }
 
 func newSparseAgg(g *graph, edgeIndex, features string, normalize bool) *sparseAgg {
 	a := &sparseAgg{g: g, normalize: normalize}
 	a.src = g.op("Gather", edgeIndex, g.constant(tensor.I64s([]int64{0})), axis(0))
 	dst := g.op("Gather", edgeIndex, g.constant(tensor.I64s([]int64{1})), axis(0))
-	a.dstIdx = g.op("Reshape", dst, g.ints(-1, 1))
-	a.zerosLikeNodes = func(h string) string {
-		return g.op("ConstantOfShape", g.op("Shape", h), onnx.AttrTensor("value", Const(0, 1)))
-	}
+	a.dst = g.op("Unsqueeze", dst, g.ints(1))
 	if normalize {
-		ones := g.op("ConstantOfShape", g.op("Shape", a.dstIdx), onnx.AttrTensor("value", Const(1, 1)))
+		ones := g.op("ConstantOfShape", g.op("Shape", a.dst), onnx.AttrTensor("value", Const(1, 1)))
 		n1 := g.op("Concat", []any{g.op("Slice", g.op("Shape", features), g.ints(0), g.ints(1)), g.ints(1)}, axis(0))
 		zeros := g.op("ConstantOfShape", n1, onnx.AttrTensor("value", Const(0, 1)))
-		deg := g.op("ScatterND", zeros, a.dstIdx, ones, onnx.AttrString("reduction", "add"))
-		g.declare(deg, "nodes", 1)
+		g.declare(zeros, "nodes", 1)
+		deg := g.op("ScatterElements", zeros, a.dst, ones, axis(0), onnx.AttrString("reduction", "add"))
 		deg = g.op("Add", deg, g.constant(Const(1)))
 		a.dinv = g.op("Div", g.constant(Const(1)), g.op("Sqrt", deg))
 	}
 	return a
 }
 
-func (a *sparseAgg) apply(h string, c int) string {
+func (a *sparseAgg) apply(h string, _ int) string {
 	g := a.g
 	hs := h
 	if a.normalize {
 		hs = g.op("Mul", h, a.dinv)
 	}
 	msgs := g.op("Gather", hs, a.src, axis(0)) // [edges, C]
-	sum := g.op("ScatterND", a.zerosLikeNodes(hs), a.dstIdx, msgs, onnx.AttrString("reduction", "add"))
-	g.declare(sum, "nodes", c)
+	targets := g.op("Expand", a.dst, g.op("Shape", msgs))
+	zeros := g.op("ConstantOfShape", g.op("Shape", hs), onnx.AttrTensor("value", Const(0, 1)))
+	sum := g.op("ScatterElements", zeros, targets, msgs, axis(0), onnx.AttrString("reduction", "add"))
 	if !a.normalize {
 		return sum
 	}

@@ -54,10 +54,10 @@ func init() {
 // minInputs guards the rewrites below against malformed nodes.
 var minInputs = map[string]int{"Identity": 1, "Dropout": 1, "Sigmoid": 1, "Softplus": 1, "LeakyRelu": 1,
 	"Elu": 1, "Reciprocal": 1, "Gelu": 1, "LogSoftmax": 1, "Softmax": 1, "ReduceSum": 1, "Gemm": 2,
-	"Conv": 2, "MaxPool": 1, "AveragePool": 1}
+	"Conv": 2, "MaxPool": 1, "AveragePool": 1, "ScatterElements": 3}
 
 // loweredOps are the ops ForImport rewrites into gomlxOps.
-var loweredOps = strings.Fields("Dropout Sigmoid LogSoftmax Reciprocal LeakyRelu Elu Gelu Softplus ReduceSum")
+var loweredOps = strings.Fields("Dropout Sigmoid LogSoftmax Reciprocal LeakyRelu Elu Gelu Softplus ReduceSum ScatterElements")
 
 func supportedList() string {
 	all := append([]string{}, loweredOps...)
@@ -128,6 +128,7 @@ type lowerer struct {
 	inits       map[string]bool
 	nodes       []*onnxpb.NodeProto
 	alias       map[string]string // output of a removed pass-through node -> its input
+	producer    map[string]*onnxpb.NodeProto
 	scalars     map[float32]string
 	unsupported []string
 	errs        []string
@@ -139,7 +140,8 @@ type lowerer struct {
 
 func newLowerer(m *onnxpb.ModelProto, opt ImportOptions) *lowerer {
 	l := &lowerer{m: m, g: m.Graph, opt: opt, used: map[string]bool{}, consts: map[string]tensor.Tensor{},
-		inits: map[string]bool{}, alias: map[string]string{}, scalars: map[float32]string{}, opset: 1}
+		inits: map[string]bool{}, alias: map[string]string{}, scalars: map[float32]string{}, opset: 1,
+		producer: map[string]*onnxpb.NodeProto{}}
 	for _, o := range m.GetOpsetImport() {
 		if o.GetDomain() == "" || o.GetDomain() == "ai.onnx" {
 			l.opset = o.GetVersion()
@@ -162,6 +164,9 @@ func newLowerer(m *onnxpb.ModelProto, opt ImportOptions) *lowerer {
 		l.used[n.GetName()] = true
 		for _, s := range append(append([]string{}, n.GetInput()...), n.GetOutput()...) {
 			l.used[s] = true
+		}
+		for _, o := range n.GetOutput() {
+			l.producer[o] = n
 		}
 		if n.GetOpType() == "Constant" && len(n.GetOutput()) == 1 {
 			if t, err := constantValue(n); err == nil {
@@ -324,6 +329,8 @@ func (l *lowerer) lower(n *onnxpb.NodeProto) {
 		l.reduceSum(n)
 	case "Gemm":
 		l.gemm(n)
+	case "ScatterElements":
+		l.scatterElements(n)
 	case "Conv", "MaxPool", "AveragePool":
 		l.convPool(n)
 	case "BatchNormalization":
@@ -564,6 +571,117 @@ func (l *lowerer) reduceSum(n *onnxpb.NodeProto) {
 	}
 	mean := l.reduceMean(x, axes, keep)
 	l.emitTo("Mul", []string{mean, count}, y)
+}
+
+// scatterElements lowers ScatterElements(data, indices, updates) to ScatterND, which
+// onnx-gomlx has (GoMLX's Scatter ops, with gradients). ScatterElements is what exporters write
+// for scatter_add / index_add (message passing in graph networks), and unlike ScatterND it is
+// deterministic in onnxruntime's CPU kernel with duplicate indices.
+//
+// The common case, indices that vary along axis 0 only (an index per row, expanded along the
+// other axes, with updates as wide as data), becomes a row scatter: ScatterND with indices
+// [rows, 1] moves whole rows. Anything else scatters element by element: ScatterND with the
+// full coordinates [..., rank], the axis coordinate from indices and the others counted with
+// CumSum. Negative indices count from the end of the axis, as ONNX allows.
+func (l *lowerer) scatterElements(n *onnxpb.NodeProto) {
+	data, indices, updates, y := n.GetInput()[0], n.GetInput()[1], n.GetInput()[2], n.GetOutput()[0]
+	reduction := "none"
+	if l.opset >= 16 {
+		reduction = attrString(n, "reduction", "none")
+	}
+	switch reduction {
+	case "none", "add", "max", "min":
+	case "mul":
+		l.notSupported(n, " with reduction=mul (GoMLX has no scatter-multiply)")
+		return
+	default:
+		l.fail(n, "reduction %q is not an ONNX ScatterElements mode (none, add, mul, max, min)", reduction)
+		return
+	}
+	ds := l.shapes.shapes[data]
+	if !ds.known() {
+		l.fail(n, "cannot infer the rank of data %q; add a value_info entry for it", data)
+		return
+	}
+	rank := len(ds)
+	axis := attrInt(n, "axis", 0)
+	if axis < -int64(rank) || axis >= int64(rank) {
+		l.fail(n, "axis %d is out of range for data of rank %d", axis, rank)
+		return
+	}
+	if axis < 0 {
+		axis += int64(rank)
+	}
+	// idx normalises negative indices: idx + size(data, axis) where idx < 0.
+	zero := l.emit("Constant", nil, AttrTensor("value", tensor.I64s([]int64{0})))
+	size := l.emit("Gather", []string{l.emit("Shape", []string{data}), l.emit("Constant", nil, AttrTensor("value", tensor.I64s([]int64{axis})))}, AttrInt("axis", 0))
+	idx := func(x string) string {
+		return l.emit("Where", []string{l.emit("Less", []string{x, zero}), l.emit("Add", []string{x, size}), x})
+	}
+	attrs := []*onnxpb.AttributeProto{AttrString("reduction", reduction)}
+	if rows := l.rowIndices(indices, updates, ds, axis); rows != "" {
+		// [rows, 1]: the row index of each update row; Expand makes a broadcast row count (1)
+		// the updates' row count.
+		n0 := l.emit("Slice", []string{l.emit("Shape", []string{updates}), l.ints(0), l.ints(1), l.ints(0)})
+		r := l.emit("Expand", []string{l.emit("Reshape", []string{rows, l.ints(-1, 1)}), l.emit("Concat", []string{n0, l.ints(1)}, AttrInt("axis", 0))})
+		l.emitTo("ScatterND", []string{data, idx(r), updates}, y, attrs...)
+		return
+	}
+	ones := l.emit("ConstantOfShape", []string{l.emit("Shape", []string{indices})}, AttrTensor("value", tensor.I64s([]int64{1}, 1)))
+	last := l.ints(-1)
+	coords := make([]string, rank)
+	for d := range coords {
+		var c string
+		if int64(d) == axis {
+			c = idx(indices)
+		} else {
+			c = l.emit("CumSum", []string{ones, l.emit("Constant", nil, AttrTensor("value", tensor.I64s([]int64{int64(d)})))}, AttrInt("exclusive", 1))
+		}
+		if l.opset >= 13 {
+			coords[d] = l.emit("Unsqueeze", []string{c, last})
+		} else {
+			coords[d] = l.emit("Unsqueeze", []string{c}, AttrInts("axes", []int64{-1}))
+		}
+	}
+	l.emitTo("ScatterND", []string{data, l.emit("Concat", coords, AttrInt("axis", -1)), updates}, y, attrs...)
+}
+
+// rowIndices returns the tensor of one index per row when a ScatterElements along axis 0 is a
+// row scatter: indices is Expand(rows, ...) with rows of shape [n, 1, ..., 1] (or is itself of
+// that shape), and updates has data's shape after the first axis. Otherwise it returns "".
+func (l *lowerer) rowIndices(indices, updates string, ds shape, axis int64) string {
+	if axis != 0 || len(ds) < 2 {
+		return ""
+	}
+	us := l.shapes.shapes[updates]
+	if len(us) != len(ds) {
+		return ""
+	}
+	for i := 1; i < len(ds); i++ {
+		a, b := ds[i], us[i]
+		if !(a.isFixed() && a.v == b.v) && !(!a.isFixed() && a.p != "" && a.p == b.p) {
+			return ""
+		}
+	}
+	column := func(name string) bool {
+		s := l.shapes.shapes[name]
+		if len(s) != len(ds) {
+			return false
+		}
+		for _, d := range s[1:] {
+			if !d.isFixed() || d.v != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	if column(indices) {
+		return indices
+	}
+	if p := l.producer[indices]; p != nil && p.GetOpType() == "Expand" && len(p.GetInput()) == 2 && column(p.GetInput()[0]) {
+		return p.GetInput()[0]
+	}
+	return ""
 }
 
 // gemm lowers Gemm with alpha or beta != 1 (onnx-gomlx reads beta from the alpha attribute).

@@ -29,8 +29,13 @@ func (s shape) known() bool { return s != nil }
 
 type shapeInference struct {
 	shapes map[string]shape
-	consts map[string]tensor.Tensor
-	opset  int64
+	// values are the contents of int64 tensors that hold dims (Shape's output and the pieces
+	// exporters cut from it and glue back: Gather, Slice, Unsqueeze, Concat), so that
+	// ConstantOfShape and Expand fed by them get a shape too. scalars marks the rank-0 ones.
+	values  map[string]shape
+	scalars map[string]bool
+	consts  map[string]tensor.Tensor
+	opset   int64
 }
 
 func shapeOfValueInfo(vi *onnxpb.ValueInfoProto) shape {
@@ -55,7 +60,7 @@ func shapeOfValueInfo(vi *onnxpb.ValueInfoProto) shape {
 // inferShapes runs the inference over g; declared shapes (inputs, value_info, outputs) win over
 // inferred ones.
 func inferShapes(g *onnxpb.GraphProto, consts map[string]tensor.Tensor, opset int64) *shapeInference {
-	si := &shapeInference{shapes: map[string]shape{}, consts: consts, opset: opset}
+	si := &shapeInference{shapes: map[string]shape{}, values: map[string]shape{}, scalars: map[string]bool{}, consts: consts, opset: opset}
 	for _, t := range g.GetInitializer() {
 		s := shape{}
 		for _, d := range t.GetDims() {
@@ -71,6 +76,7 @@ func inferShapes(g *onnxpb.GraphProto, consts map[string]tensor.Tensor, opset in
 		}
 	}
 	for _, n := range g.GetNode() {
+		si.value(n)
 		outs := si.node(n)
 		for i, o := range n.GetOutput() {
 			if o == "" || i >= len(outs) || !outs[i].known() {
@@ -263,7 +269,16 @@ func (si *shapeInference) node(n *onnxpb.NodeProto) []shape {
 		if !x.known() {
 			return one(shape{unknownDim()})
 		}
-		return one(shape{fixed(int64(len(x)))})
+		if v, ok := si.values[n.GetOutput()[0]]; ok {
+			return one(shape{fixed(int64(len(v)))})
+		}
+		return one(shape{unknownDim()})
+	case "ConstantOfShape":
+		return one(si.shapeValue(n, 0))
+	case "Expand":
+		return one(broadcast(x, si.shapeValue(n, 1)))
+	case "ScatterND", "ScatterElements":
+		return one(x)
 	case "Constant":
 		if t, ok := si.consts[n.GetOutput()[0]]; ok {
 			s := shape{}
@@ -274,6 +289,134 @@ func (si *shapeInference) node(n *onnxpb.NodeProto) []shape {
 		}
 	}
 	return nil
+}
+
+// shapeValue returns the shape that node input i holds as a value (see values) or a constant;
+// when only its length is known, a shape of that many unknown dims; otherwise nil.
+func (si *shapeInference) shapeValue(n *onnxpb.NodeProto, i int) shape {
+	if i >= len(n.GetInput()) {
+		return nil
+	}
+	if v, ok := si.dims(n.GetInput()[i]); ok {
+		return v
+	}
+	if s := si.in(n, i); len(s) == 1 && s[0].isFixed() {
+		out := make(shape, s[0].v)
+		for j := range out {
+			out[j] = unknownDim()
+		}
+		return out
+	}
+	return nil
+}
+
+// dims returns the dims held by the int64 tensor name: a tracked value or a constant.
+func (si *shapeInference) dims(name string) (shape, bool) {
+	if v, ok := si.values[name]; ok {
+		return v, true
+	}
+	if c, ok := si.consts[name]; ok && c.I64 != nil && len(c.Shape) <= 1 {
+		s := shape{}
+		for _, d := range c.I64 {
+			s = append(s, fixed(d))
+		}
+		return s, true
+	}
+	return nil, false
+}
+
+// value tracks dims through the ops exporters use to compute shapes (see values).
+func (si *shapeInference) value(n *onnxpb.NodeProto) {
+	if len(n.GetOutput()) == 0 || len(n.GetInput()) == 0 {
+		return
+	}
+	out, in := n.GetOutput()[0], n.GetInput()[0]
+	switch n.GetOpType() {
+	case "Shape":
+		x := si.shapes[in]
+		if !x.known() {
+			return
+		}
+		start, end := normAxis(attrInt(n, "start", 0), len(x)), len(x)
+		if e := attrInt(n, "end", int64(len(x))); e < int64(len(x)) {
+			end = normAxis(e, len(x))
+		}
+		if start > end {
+			start = end
+		}
+		si.values[out] = append(shape{}, x[start:end]...)
+	case "Gather":
+		if len(n.GetInput()) < 2 || attrInt(n, "axis", 0) != 0 {
+			return
+		}
+		v, ok := si.dims(in)
+		idx, iok := si.consts[n.GetInput()[1]]
+		if !ok || !iok || idx.I64 == nil || len(idx.Shape) > 1 {
+			return
+		}
+		var sel shape
+		for _, k := range idx.I64 {
+			if k < 0 {
+				k += int64(len(v))
+			}
+			if k < 0 || k >= int64(len(v)) {
+				return
+			}
+			sel = append(sel, v[k])
+		}
+		si.values[out] = sel
+		si.scalars[out] = len(idx.Shape) == 0
+	case "Unsqueeze":
+		if v, ok := si.values[in]; ok && si.scalars[in] {
+			si.values[out] = v
+		}
+	case "Squeeze":
+		if v, ok := si.values[in]; ok && len(v) == 1 && !si.scalars[in] {
+			si.values[out] = v
+			si.scalars[out] = true
+		}
+	case "Cast", "Identity":
+		if v, ok := si.values[in]; ok {
+			si.values[out] = v
+			si.scalars[out] = si.scalars[in]
+		}
+	case "Concat":
+		var all shape
+		for _, name := range n.GetInput() {
+			v, ok := si.dims(name)
+			if !ok || si.scalars[name] {
+				return
+			}
+			all = append(all, v...)
+		}
+		si.values[out] = all
+	case "Slice":
+		v, ok := si.values[in]
+		if !ok || si.scalars[in] || len(n.GetInput()) < 3 {
+			return
+		}
+		starts, ok1 := si.constInts(n, 1)
+		ends, ok2 := si.constInts(n, 2)
+		if !ok1 || !ok2 || len(starts) != 1 || len(ends) != 1 {
+			return
+		}
+		if len(n.GetInput()) > 4 && n.GetInput()[4] != "" {
+			if steps, ok := si.constInts(n, 4); !ok || len(steps) != 1 || steps[0] != 1 {
+				return
+			}
+		}
+		clamp := func(i int64) int {
+			if i < 0 {
+				i += int64(len(v))
+			}
+			return int(max(0, min(i, int64(len(v)))))
+		}
+		a, b := clamp(starts[0]), clamp(ends[0])
+		if a > b {
+			a = b
+		}
+		si.values[out] = append(shape{}, v[a:b]...)
+	}
 }
 
 // axes reads reduce/squeeze axes from the attribute (old opsets) or the constant second input.

@@ -54,6 +54,6 @@ echo
 printf '%-44s %12s %14s %10s\n' "model (one training step)" "fob ms/step" "PyTorch ms/step" "fob/PyTorch"
 row() { printf '%-44s %12.1f %14.1f %10.1f\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { print a / b }')"; }
 row "tabular FT-Transformer, batch 256" "$tab_go" "$tab_py"
-row "graph_tiny GCN, Cora, edge-list" "$gcn_go" "$gcn_py"
-row "graph_tiny GCN, Cora, dense adjacency (task)" "$gcn_dense_go" "$gcn_py"
+row "graph_tiny GCN, Cora, edge list (task)" "$gcn_go" "$gcn_py"
+row "graph_tiny GCN, Cora, dense adjacency" "$gcn_dense_go" "$gcn_py"
 echo "(fob: $(go env GOOS)/$(go env GOARCH), backend ${GOMLX_BACKEND:-default}; PyTorch: $THREADS threads; $(nproc) cores)"

@@ -18,8 +18,7 @@ type Data struct {
 	paths []string
 	g     *data.Planetoid
 	x     tensor.Tensor // normalized features [nodes, NumFeatures]
-	edges tensor.Tensor // edge_index [2, edges], PyG's layout
-	adj   tensor.Tensor // [nodes, nodes], adj[i][j] = 1 for an edge j→i
+	edges tensor.Tensor // edge_index [2, edges], PyG's layout: sources, then targets
 	masks map[string][]bool
 }
 
@@ -61,11 +60,6 @@ func (d *Data) Setup(ctx context.Context, _ int64) error {
 	n := g.NumNodes
 	d.x = tensor.F32s(g.NormalizedFeatures(), n, NumFeatures)
 	d.edges = g.EdgeIndex()
-	adj := make([]float32, n*n)
-	for k := range g.Src {
-		adj[int(g.Dst[k])*n+int(g.Src[k])] = 1
-	}
-	d.adj = tensor.F32s(adj, n, n)
 	d.masks = map[string][]bool{"train": g.TrainMask, "val": g.ValMask, "test": g.TestMask}
 	return nil
 }
@@ -84,7 +78,7 @@ func (d *Data) Split(name string) (tasks.Dataset, error) {
 			count++
 		}
 	}
-	return graphSplit{inputs: map[string]tensor.Tensor{"x": d.x, "adj": d.adj},
+	return graphSplit{inputs: map[string]tensor.Tensor{"x": d.x, "edge_index": d.edges},
 		targets: map[string]tensor.Tensor{"y": tensor.I64s(d.g.Labels, d.g.NumNodes), "mask": tensor.F32s(mask, len(mask))},
 		count:   count}, nil
 }

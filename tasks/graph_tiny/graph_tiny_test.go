@@ -12,9 +12,11 @@ import (
 	"github.com/fob-go/fob/onnx"
 	"github.com/fob-go/fob/runtime/ort"
 	"github.com/fob-go/fob/runtime/tensor"
+	"github.com/fob-go/fob/tasks"
 	"github.com/fob-go/fob/tasks/graph_tiny"
 	"github.com/fob-go/fob/train"
 	"github.com/fob-go/fob/train/experiment"
+	gctx "github.com/gomlx/gomlx/pkg/ml/context"
 )
 
 // ortRun runs an ONNX model in onnxruntime with its default thread pool, as fob's evaluation
@@ -134,6 +136,13 @@ func TestDropoutAndExport(t *testing.T) {
 	}
 
 	st, model, lrs, gc := stepper(t, proto, 1)
+	trainAndExport(t, st, model, gc, b, lrs)
+}
+
+// trainAndExport takes 5 steps on batch b, checks that the loss fell, exports the trained
+// weights and checks that onnxruntime gives GoMLX's outputs for b to 1e-4.
+func trainAndExport(t *testing.T, st *train.Stepper, model *train.Model, gc *gctx.Context, b tasks.Batch, lrs []float64) {
+	t.Helper()
 	var first, last float64
 	for step := 1; step <= 5; step++ {
 		r, err := st.Step(b, step, lrs)
@@ -161,7 +170,7 @@ func TestDropoutAndExport(t *testing.T) {
 	if d := maxDiff(goOut["log_probs"].F32, ortOut.F32); d > 1e-4 {
 		t.Errorf("GoMLX and onnxruntime outputs differ by %g after training, want <= 1e-4", d)
 	} else {
-		t.Logf("max |GoMLX - onnxruntime| = %.3g", d)
+		t.Logf("training loss %.4f -> %.4f in 5 steps; max |GoMLX - onnxruntime| = %.3g", first, last, d)
 	}
 }
 
@@ -211,3 +220,69 @@ func TestShortRun(t *testing.T) {
 type discard struct{}
 
 func (discard) Write(b []byte) (int, error) { return len(b), nil }
+
+// TestExternalTorchGCN takes a GCN written as PyG's GCNConv and exported by torch.onnx
+// (testdata/make_torch_gcn.py: scatter_add_ becomes ScatterElements), checks it against the task
+// signature and PyTorch's outputs in onnxruntime and GoMLX, then trains it on Cora and checks
+// that the exported weights give GoMLX's outputs in onnxruntime.
+func TestExternalTorchGCN(t *testing.T) {
+	proto, err := onnx.Load("testdata/torch_gcn.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := onnx.SignatureOf(proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (graph_tiny.Task{}).Signature().Check(sig); err != nil {
+		t.Fatalf("PyTorch's GCN does not fit the task: %v", err)
+	}
+	// The message scatters become row scatters (ScatterND [edges, 1]), not element-wise ones
+	// (CumSum-counted coordinates).
+	lowered, _, err := onnx.ForImport(proto, onnx.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]int{}
+	for _, n := range lowered.GetGraph().GetNode() {
+		ops[n.GetOpType()]++
+	}
+	if ops["ScatterElements"] != 0 || ops["ScatterND"] != 4 || ops["CumSum"] != 0 {
+		t.Errorf("lowered ops: %d ScatterElements, %d ScatterND, %d CumSum; want 0, 4, 0", ops["ScatterElements"], ops["ScatterND"], ops["CumSum"])
+	}
+	var ref struct {
+		X         []float32 `json:"x"`
+		Nodes     int       `json:"nodes"`
+		EdgeIndex []int64   `json:"edge_index"`
+		LogProbs  []float32 `json:"log_probs"`
+	}
+	b, err := os.ReadFile("testdata/torch_gcn_io.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	small := tasks.Batch{Inputs: map[string]tensor.Tensor{
+		"x":          tensor.F32s(ref.X, ref.Nodes, graph_tiny.NumFeatures),
+		"edge_index": tensor.I64s(ref.EdgeIndex, 2, len(ref.EdgeIndex)/2),
+	}}
+	raw, err := onnx.Marshal(proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(ortRun(t, raw, small.Inputs)["log_probs"].F32, ref.LogProbs); d > 1e-5 {
+		t.Errorf("onnxruntime differs from PyTorch by %g", d)
+	}
+	st, model, lrs, gc := stepper(t, proto, 1)
+	goOut, err := st.Forward(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(goOut["log_probs"].F32, ref.LogProbs); d > 1e-5 {
+		t.Errorf("GoMLX differs from PyTorch by %g", d)
+	}
+
+	ds, _ := setupData(t).Split("train")
+	trainAndExport(t, st, model, gc, ds.Batch([]int{0}), lrs)
+}

@@ -10,10 +10,9 @@ import (
 
 // BuildModel builds the GCN NumFeatures → hidden_channels (× num_layers-1) → NumClasses with
 // ReLU and dropout between layers and a log-softmax output, as FOB's graph_tiny model. Messages
-// are aggregated by a product with the dense adjacency matrix (models.GCNDense). The edge-list
-// form (models.GCNSparse: Gather + ScatterND add) computes the same function and trains about 4x
-// faster on the pure-Go backend, but onnxruntime's CPU ScatterND adds duplicate indices from
-// several threads without synchronisation, so its test scores would change from run to run.
+// travel along the edge list (models.GCNSparse: Gather + ScatterElements add), as PyG's GCNConv
+// does; the product with a dense adjacency matrix (models.GCNDense) computes the same function
+// about 4x slower on the pure-Go backend.
 func (Task) BuildModel(cfg config.Map, seed int64) (*onnxpb.ModelProto, error) {
 	m, err := gcnFromConfig(cfg)
 	if err != nil {
@@ -64,5 +63,5 @@ func gcnFromConfig(cfg config.Map) (models.GCN, error) {
 	}
 	sizes = append(sizes, NumClasses)
 	return models.GCN{Sizes: sizes, Dropout: dropout, Normalize: normalize, KipfInit: reset,
-		Aggregation: models.GCNDense, Features: "x", Graph: "adj", Output: "log_probs"}, nil
+		Aggregation: models.GCNSparse, Features: "x", Graph: "edge_index", Output: "log_probs"}, nil
 }

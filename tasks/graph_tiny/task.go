@@ -32,13 +32,13 @@ func (Task) Name() string { return "graph_tiny" }
 // DefaultYAML implements tasks.Task.
 func (Task) DefaultYAML() []byte { return defaultYAML }
 
-// Signature is x float32[nodes,1433] and adj float32[nodes,nodes] (adj[i][j] = 1 for an edge
-// j→i, no self loops) → log_probs float32[nodes,7].
+// Signature is PyG's: x float32[nodes,1433] and edge_index int64[2,edges] (sources, then
+// targets; no self loops) → log_probs float32[nodes,7].
 func (Task) Signature() onnx.Signature {
 	return onnx.Signature{
 		Inputs: []onnx.TensorSpec{
 			{Name: "x", DType: "float32", Dims: []int{-1, NumFeatures}, DimNames: []string{"nodes", ""}},
-			{Name: "adj", DType: "float32", Dims: []int{-1, -1}, DimNames: []string{"nodes", "nodes"}},
+			{Name: "edge_index", DType: "int64", Dims: []int{2, -1}, DimNames: []string{"", "edges"}},
 		},
 		Outputs: []onnx.TensorSpec{{Name: "log_probs", DType: "float32", Dims: []int{-1, NumClasses}, DimNames: []string{"nodes", ""}}},
 	}
