@@ -262,3 +262,25 @@ func TestSetup(t *testing.T) {
 		}
 	}
 }
+
+// TestListings: `fob tasks` shows each ready task's model signature (what an external .onnx must
+// match) and what the others lack; `fob optimizers` lists the optimizers.
+func TestListings(t *testing.T) {
+	out, err := fobStdout(t, "tasks")
+	if err != nil {
+		t.Fatalf("fob tasks: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"graph_tiny             ready: inputs: x float32[nodes,1433], edge_index int64[2,edges]; outputs: log_probs float32[nodes,7]",
+		"mnist                  ready: inputs: X float32[batch,784]; outputs: logits float32[batch,10]",
+		"translation            defaults only:",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("fob tasks lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = fobStdout(t, "optimizers")
+	if err != nil || !strings.Contains(out, "adamw_baseline\n") || !strings.Contains(out, "sophia\n") {
+		t.Errorf("fob optimizers: %v\n%s", err, out)
+	}
+}

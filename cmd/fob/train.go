@@ -165,10 +165,12 @@ func taskDefaults(t tasks.Task) (config.Map, error) {
 	return config.Sub(m, "task"), nil
 }
 
+// cmdTasks lists the registered tasks; for a ready one it shows the model signature that an
+// external .onnx (task.model.onnx) must have.
 func cmdTasks(context.Context, []string) error {
 	for _, n := range tasks.Names() {
 		t, _ := tasks.Get(n)
-		status := "ready"
+		status := "ready: " + t.Signature().String()
 		if nb, ok := t.(tasks.NotBuilt); ok {
 			status = "defaults only: " + nb.NotBuilt()
 		}
