@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Times one training step of the tabular FT-Transformer (batch 256) and of the graph_tiny GCN
-# (the whole Cora graph) in fob (Go benchmarks, default GoMLX backend) and in PyTorch (Debian's
+# Times one training step of the mnist MLP (batch 512), the tabular FT-Transformer (batch 256)
+# and the graph_tiny GCN (the whole Cora graph) in fob (Go benchmarks, default GoMLX backend) and in PyTorch (Debian's
 # python3-torch on the CPU with OpenBLAS), in one run, and prints ms/step side by side with the
 # ratio fob/PyTorch.
 #
@@ -28,9 +28,9 @@ fi
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-echo "# fob: go test -bench 'TabularTrainStep|GraphTinyTrainStep' -benchtime ${STEPS}x" >&2
-go test -run '^$' -bench 'TabularTrainStep|GraphTinyTrainStep' -benchtime "${STEPS}x" \
-	./tasks/tabular/ ./tasks/graph_tiny/ | tee -a "$log" >&2
+echo "# fob: go test -bench 'MNISTTrainStep|TabularTrainStep|GraphTinyTrainStep' -benchtime ${STEPS}x" >&2
+go test -run '^$' -bench '^(BenchmarkMNISTTrainStep|BenchmarkTabularTrainStep|BenchmarkGraphTinyTrainStep)$' -benchtime "${STEPS}x" \
+	./train/ ./tasks/tabular/ ./tasks/graph_tiny/ | tee -a "$log" >&2
 echo "# PyTorch: $PY scripts/bench_tasks_torch.py --threads $THREADS --steps $STEPS" >&2
 OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$PY" -W ignore scripts/bench_tasks_torch.py \
 	--threads "$THREADS" --steps "$STEPS" | tee -a "$log" >&2
@@ -38,12 +38,14 @@ OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$PY" -W ignore scripts/b
 # Go benchmark lines end in "<x> ms/step"; PyTorch lines are "<model> <ms>".
 go_ms() { awk -v b="$1" '$1 ~ "^"b"(-[0-9]+)?$" { for (i = 1; i < NF; i++) if ($(i+1) == "ms/step") print $i }' "$log"; }
 py_ms() { awk -v m="$1" '$1 == m { print $2 }' "$log"; }
+mnist_go=$(go_ms BenchmarkMNISTTrainStep)
 tab_go=$(go_ms BenchmarkTabularTrainStep)
 gcn_go=$(go_ms BenchmarkGraphTinyTrainStep/sparse)
 gcn_dense_go=$(go_ms BenchmarkGraphTinyTrainStep/dense)
+mnist_py=$(py_ms mnist)
 tab_py=$(py_ms tabular)
 gcn_py=$(py_ms graph_tiny)
-for v in tab_go gcn_go gcn_dense_go tab_py gcn_py; do
+for v in mnist_go tab_go gcn_go gcn_dense_go mnist_py tab_py gcn_py; do
 	if [ -z "${!v}" ]; then
 		echo "bench-tasks.sh: no timing for $v in the output above" >&2
 		exit 1
@@ -53,6 +55,7 @@ done
 echo
 printf '%-44s %12s %14s %10s\n' "model (one training step)" "fob ms/step" "PyTorch ms/step" "fob/PyTorch"
 row() { printf '%-44s %12.1f %14.1f %10.1f\n' "$1" "$2" "$3" "$(awk -v a="$2" -v b="$3" 'BEGIN { print a / b }')"; }
+row "mnist MLP 784-128-10, batch 512" "$mnist_go" "$mnist_py"
 row "tabular FT-Transformer, batch 256" "$tab_go" "$tab_py"
 row "graph_tiny GCN, Cora, edge list (task)" "$gcn_go" "$gcn_py"
 row "graph_tiny GCN, Cora, dense adjacency" "$gcn_dense_go" "$gcn_py"

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""PyTorch side of scripts/bench-tasks.sh: times one training step of the tabular FT-Transformer
-(batch 256) and of the graph_tiny GCN (the whole Cora graph), the same architectures fob builds
-as ONNX graphs (models/fttransformer.go, models/gcn.go), on the CPU.
+"""PyTorch side of scripts/bench-tasks.sh: times one training step of the mnist MLP (batch 512),
+the tabular FT-Transformer (batch 256) and the graph_tiny GCN (the whole Cora graph), the same
+architectures fob builds as ONNX graphs (models/mlp.go, models/fttransformer.go, models/gcn.go),
+on the CPU.
 
 The modules here are written from the descriptions of rtdl_revisiting_models' FTTransformer
 and PyTorch Geometric's GCNConv; they use the same parameter names as those libraries, which is
@@ -198,6 +199,22 @@ def time_steps(step, steps):
     return (time.perf_counter() - t0) * 1000 / steps
 
 
+def bench_mnist(steps):
+    """FOB's mnist model, 784 -> 128 -> sigmoid -> 10, cross-entropy, AdamW (lr 1e-2, wd 0.1)."""
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(784, 128), nn.Sigmoid(), nn.Linear(128, 10)).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    x, y = torch.rand(512, 784), torch.randint(0, 10, (512,))
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    return time_steps(step, steps)
+
+
 def bench_tabular(steps):
     torch.manual_seed(1)
     model = FTTransformer(8, 1, **FTTransformer.defaults(3)).train()
@@ -241,6 +258,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS: {blas()}", file=sys.stderr)
+    print(f"mnist {bench_mnist(a.steps):.1f}")
     print(f"tabular {bench_tabular(a.steps):.1f}")
     if not a.mirror:
         sys.exit("bench_tasks_torch.py: set FOB_DATA_MIRROR (or --mirror) to the folder holding cora/")
