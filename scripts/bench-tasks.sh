@@ -22,7 +22,8 @@ if ! "$PY" -c 'import torch' 2>/dev/null; then
 	echo "bench-tasks.sh: $PY cannot import torch; install python3-torch (apt-get install python3-torch) or set PYTHON" >&2
 	exit 1
 fi
-if ! ldconfig -p | grep -q 'openblas-pthread/libblas.so.3'; then
+blas=$(ldconfig -p | awk '$1 == "libblas.so.3" { print $NF; exit }')
+if [ -z "$blas" ] || ! readlink -f "$blas" | grep -q openblas; then
 	echo "bench-tasks.sh: warning: libopenblas0-pthread is not installed; PyTorch will use the reference BLAS" >&2
 fi
 
