@@ -1,13 +1,20 @@
 package runtime
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
+	"sync"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
+
+	"github.com/fob-go/fob/runtime/gemm"
 )
 
 // GoBackendName is the name the pure-Go backend with fob's extra ops is registered under
@@ -17,7 +24,8 @@ const GoBackendName = "fobgo"
 // goBackend is GoMLX's pure-Go backend ("simplego") plus ops that gradients need and simplego
 // lacks (Pad for Slice/Split gradients, Reverse for convolution input gradients). simplego's
 // executor table is private, so the extra ops are composed at graph-build time from ops it does
-// execute.
+// execute. Its float32 matrix products run on fob's AVX2/FMA block kernel where the CPU has one
+// (runtime/gemm; FOB_GEMM=off keeps simplego's scalar kernel).
 type goBackend struct {
 	*simplego.Backend
 }
@@ -25,6 +33,7 @@ type goBackend struct {
 // newGoBackend takes simplego's configuration string ("ops_sequential", "parallelism=N", ...).
 func newGoBackend(config string) (b backends.Backend, err error) {
 	defer recoverTo(&err, "creating the pure-Go backend")
+	gemmOnce.Do(installGEMM)
 	inner, err := simplego.New(config)
 	if err != nil {
 		return nil, err
@@ -36,6 +45,23 @@ func newGoBackend(config string) (b backends.Backend, err error) {
 	return &goBackend{Backend: sg}, nil
 }
 
+var gemmOnce sync.Once
+
+// installGEMM switches simplego's float32 block kernel to runtime/gemm's. Without AVX2/FMA, or
+// with FOB_GEMM=off, simplego keeps its own; a GoMLX whose internals differ is reported once.
+func installGEMM() {
+	if os.Getenv("FOB_GEMM") == "off" {
+		return
+	}
+	if err := gemm.Install(); err != nil {
+		level := slog.LevelWarn
+		if errors.Is(err, gemm.ErrUnavailable) {
+			level = slog.LevelDebug
+		}
+		slog.Log(context.Background(), level, "matrix products use simplego's scalar kernel", "reason", err)
+	}
+}
+
 // Name implements backends.Backend.
 func (b *goBackend) Name() string { return "SimpleGo+fob (" + GoBackendName + ")" }
 
@@ -44,7 +70,11 @@ func (b *goBackend) String() string { return GoBackendName }
 
 // Description implements backends.Backend.
 func (b *goBackend) Description() string {
-	return "GoMLX pure-Go backend (simplego) with Pad and Reverse composed from its own ops and ConvGeneral defaults filled in"
+	kernel := "simplego's float32 matmul kernel"
+	if gemm.Active() {
+		kernel = "fob's AVX2/FMA float32 matmul kernel"
+	}
+	return "GoMLX pure-Go backend (simplego) with Pad and Reverse composed from its own ops, ConvGeneral defaults filled in and " + kernel
 }
 
 // Capabilities implements backends.Backend: simplego's plus the composed ops.

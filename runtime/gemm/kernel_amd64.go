@@ -1,0 +1,14 @@
+package gemm
+
+import "golang.org/x/sys/cpu"
+
+// hasKernel: the assembly kernel needs AVX2 and FMA (x86-64-v3).
+var hasKernel = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func block32AVX2(out, lhs, rhsT *float32)
+
+func block32(out, lhs, rhsT []float32) {
+	_, _, _ = out[BlockSize-1], lhs[BlockSize-1], rhsT[BlockSize-1]
+	block32AVX2(&out[0], &lhs[0], &rhsT[0])
+}
