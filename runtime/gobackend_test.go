@@ -11,6 +11,8 @@ import (
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/fob-go/fob/runtime/gemm"
 )
 
 func TestPadMatchesHandComputedValues(t *testing.T) {
@@ -245,5 +247,20 @@ func TestReverseInsideConvGradient(t *testing.T) {
 		if math.Abs(got[i]-fd[i]) > 1e-7*(1+math.Abs(fd[i])) {
 			t.Fatalf("conv gradient element %d = %.10g, finite differences %.10g", i, got[i], fd[i])
 		}
+	}
+}
+
+// TestGoBackendUsesGEMM: on a CPU with AVX2 and FMA, the go backend runs float32 products on
+// runtime/gemm's kernel (its hook into simplego took), and says so in its description.
+func TestGoBackendUsesGEMM(t *testing.T) {
+	if !gemm.Available() {
+		t.Skip(gemm.ErrUnavailable)
+	}
+	b := newTestBackend(t)
+	if !gemm.Active() {
+		t.Fatal("the go backend did not install the AVX2/FMA kernel")
+	}
+	if d := b.Description(); !strings.Contains(d, "AVX2/FMA") {
+		t.Errorf("description %q does not name the kernel", d)
 	}
 }
