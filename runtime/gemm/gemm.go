@@ -3,12 +3,16 @@
 //
 // simplego multiplies large matrices by copying both operands into 32×32 blocks and calling a
 // kernel per (lhs block, rhs block, output block) triple; its kernel is scalar Go, and it takes
-// about three quarters of a training step of fob's larger models. Install replaces the float32
-// kernel: the rhs blocks are transposed once per product, then each block product runs as
-// broadcast-and-FMA over eight 8-lane accumulators. The blocking, the parallelism and the order
-// in which contracting blocks are added stay simplego's, so results are deterministic; they
-// differ from the scalar kernel's only by rounding (FMA, another summation order within a
-// block).
+// about three quarters of a training step of fob's larger models. Install replaces, for float32:
+//   - the kernel: the rhs blocks are transposed once per product, then each block product runs
+//     as broadcast-and-FMA over eight 8-lane accumulators (Go assembly);
+//   - the copy of the operands into blocks, for the layouts products almost always have
+//     ([batch, rows, contracting] or its transpose): row copies and tile transposes instead of
+//     simplego's element-by-element index walk. Other layouts keep simplego's copy.
+//
+// The blocking, the parallelism and the order in which contracting blocks are added stay
+// simplego's, so results are deterministic; they differ from the scalar kernel's only by rounding
+// (FMA, another summation order within a block).
 package gemm
 
 // Dim is the block side the kernel handles (simplego's float32 default).

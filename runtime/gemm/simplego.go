@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
-	"unsafe"
+	_ "unsafe" // go:linkname
 
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -61,22 +61,32 @@ func Install() error {
 		kt.In(1) != intType || kt.In(2) != intType {
 		return fmt.Errorf("gemm: simplego's block kernel has type %s, not the one this package was written for", kt)
 	}
-	if f, ok := reflect.TypeOf(simplego.Buffer{}).FieldByName("flat"); !ok || f.Type.Kind() != reflect.Interface {
-		return errors.New("gemm: simplego.Buffer has no flat field")
+	for name, kind := range map[string]reflect.Kind{"flat": reflect.Interface, "shape": reflect.Struct} {
+		if f, ok := reflect.TypeOf(simplego.Buffer{}).FieldByName(name); !ok || f.Type.Kind() != kind {
+			return fmt.Errorf("gemm: simplego.Buffer has no %s field of kind %s", name, kind)
+		}
+	}
+	if flatToBlockMap == nil {
+		return errors.New("gemm: simplego's operand-to-blocks table is not linked")
+	}
+	stockCopy, ok := flatToBlockMap.Map[dtypes.Float32].(flatToBlockFn)
+	if !ok {
+		return fmt.Errorf("gemm: simplego's float32 operand-to-blocks copy has type %T, not the one this package was written for", flatToBlockMap.Map[dtypes.Float32])
 	}
 	stockFn := reflect.ValueOf(stock)
 	builder := reflect.MakeFunc(ft, func(args []reflect.Value) []reflect.Value {
 		if args[3].Int() == Dim && enabled.Load() {
-			lhs, ok1 := flat(args[0].Interface().(*simplego.Buffer))
-			rhs, ok2 := flat(args[1].Interface().(*simplego.Buffer))
-			out, ok3 := flat(args[2].Interface().(*simplego.Buffer))
-			if ok1 && ok2 && ok3 {
+			lhs, ok1 := floats(args[0].Interface().(*simplego.Buffer))
+			rhs, ok2 := floats(args[1].Interface().(*simplego.Buffer))
+			out, ok3 := floats(args[2].Interface().(*simplego.Buffer))
+			if ok1 && ok2 && ok3 && len(lhs)%BlockSize == 0 && len(rhs)%BlockSize == 0 && len(out)%BlockSize == 0 {
 				return []reflect.Value{reflect.ValueOf(newKernel(lhs, rhs, out)).Convert(kt)}
 			}
 		}
 		return stockFn.Call(args)
 	})
 	kernelMap.Map[dtypes.Float32] = builder.Interface()
+	flatToBlockMap.Map[dtypes.Float32] = flatToBlocks(stockCopy)
 	installed = true
 	enabled.Store(true)
 	return nil
@@ -92,19 +102,6 @@ func Active() bool {
 // SetEnabled switches between the kernel (true, the state after Install) and simplego's own, for
 // side-by-side benchmarks and tests. Products already compiled switch too.
 func SetEnabled(on bool) { enabled.Store(on) }
-
-// flat returns the float32 data of a simplego buffer (its unexported flat field, read only).
-func flat(b *simplego.Buffer) ([]float32, bool) {
-	if b == nil {
-		return nil, false
-	}
-	f := reflect.ValueOf(b).Elem().FieldByName("flat")
-	if !f.IsValid() {
-		return nil, false
-	}
-	s, ok := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface().([]float32)
-	return s, ok && len(s)%BlockSize == 0
-}
 
 // newKernel returns the block kernel over simplego's blocked operands: out block o +=
 // lhs block l · (rhs block r)ᵀ, each block [Dim][Dim] with the contracting axis last.
