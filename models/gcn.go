@@ -20,6 +20,17 @@ const (
 	GCNSparse = "sparse"
 )
 
+// DenseAdjacency returns GCNDense's graph input for an edge list of GCNSparse's (edge_index
+// int64[2, edges], sources then targets) over n nodes: adj[i][j] = 1 for each edge j→i.
+func DenseAdjacency(edgeIndex tensor.Tensor, n int) tensor.Tensor {
+	e := len(edgeIndex.I64) / 2
+	adj := make([]float32, n*n)
+	for k := 0; k < e; k++ {
+		adj[edgeIndex.I64[e+k]*int64(n)+edgeIndex.I64[k]] = 1
+	}
+	return tensor.F32s(adj, n, n)
+}
+
 // GCN describes a graph convolutional network of PyTorch Geometric GCNConv layers, as FOB's
 // graph_tiny task builds it (Kipf & Welling): conv → ReLU → dropout between layers, log-softmax
 // after the last. Each GCNConv computes

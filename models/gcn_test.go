@@ -28,16 +28,13 @@ func TestGCNMatchesTorch(t *testing.T) {
 	n := len(ref.X) / ref.Sizes[0]
 	e := len(ref.EdgeIndex) / 2
 	x := tensor.F32s(ref.X, n, ref.Sizes[0])
-	adj := make([]float32, n*n)
-	for k := 0; k < e; k++ {
-		adj[ref.EdgeIndex[e+k]*int64(n)+ref.EdgeIndex[k]] = 1
-	}
+	edgeIndex := tensor.I64s(ref.EdgeIndex, 2, e)
 	cases := []struct {
 		agg, graph string
 		input      tensor.Tensor
 	}{
-		{models.GCNSparse, "edge_index", tensor.I64s(ref.EdgeIndex, 2, e)},
-		{models.GCNDense, "adj", tensor.F32s(adj, n, n)},
+		{models.GCNSparse, "edge_index", edgeIndex},
+		{models.GCNDense, "adj", models.DenseAdjacency(edgeIndex, n)},
 	}
 	for _, c := range cases {
 		t.Run(c.agg, func(t *testing.T) {
@@ -82,16 +79,17 @@ func TestGCNSparseDeterministic(t *testing.T) {
 		x[i] = r.Float32()
 	}
 	edges := make([]int64, 2*e)
-	adj := make([]float32, n*n)
+	seen := map[[2]int]bool{}
 	for k := 0; k < e; k++ {
 		s, d := r.IntN(n), r.IntN(n/10) // targets: the first tenth of the nodes
-		if adj[d*n+s] != 0 || s == d {
+		if seen[[2]int{s, d}] || s == d {
 			k--
 			continue
 		}
 		edges[k], edges[e+k] = int64(s), int64(d)
-		adj[d*n+s] = 1
+		seen[[2]int{s, d}] = true
 	}
+	edgeIndex := tensor.I64s(edges, 2, e)
 	build := func(agg, input string) []byte {
 		m, err := models.GCN{Sizes: []int{f, 64, 7}, Normalize: true, Aggregation: agg,
 			Features: "x", Graph: input, Output: "log_probs"}.Build("gcn", 1)
@@ -114,7 +112,7 @@ func TestGCNSparseDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sess.Close()
-	in := map[string]tensor.Tensor{"x": tensor.F32s(x, n, f), "edge_index": tensor.I64s(edges, 2, e)}
+	in := map[string]tensor.Tensor{"x": tensor.F32s(x, n, f), "edge_index": edgeIndex}
 	var first []float32
 	for run := 0; run < 20; run++ {
 		out, err := sess.Run(in)
@@ -137,7 +135,7 @@ func TestGCNSparseDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dense.Close()
-	out, err := dense.Run(map[string]tensor.Tensor{"x": tensor.F32s(x, n, f), "adj": tensor.F32s(adj, n, n)})
+	out, err := dense.Run(map[string]tensor.Tensor{"x": tensor.F32s(x, n, f), "adj": models.DenseAdjacency(edgeIndex, n)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -221,6 +221,11 @@ func (l *lowerer) ints(v ...int64) string {
 	return l.emit("Constant", nil, AttrTensor("value", tensor.I64s(v, len(v))))
 }
 
+// intScalar returns an int64 scalar Constant.
+func (l *lowerer) intScalar(v int64) string {
+	return l.emit("Constant", nil, AttrTensor("value", tensor.I64s([]int64{v})))
+}
+
 func nodeLabel(n *onnxpb.NodeProto) string {
 	if n.GetName() != "" {
 		return n.GetName()
@@ -613,8 +618,8 @@ func (l *lowerer) scatterElements(n *onnxpb.NodeProto) {
 		axis += int64(rank)
 	}
 	// idx normalises negative indices: idx + size(data, axis) where idx < 0.
-	zero := l.emit("Constant", nil, AttrTensor("value", tensor.I64s([]int64{0})))
-	size := l.emit("Gather", []string{l.emit("Shape", []string{data}), l.emit("Constant", nil, AttrTensor("value", tensor.I64s([]int64{axis})))}, AttrInt("axis", 0))
+	zero := l.intScalar(0)
+	size := l.emit("Gather", []string{l.emit("Shape", []string{data}), l.intScalar(axis)}, AttrInt("axis", 0))
 	idx := func(x string) string {
 		return l.emit("Where", []string{l.emit("Less", []string{x, zero}), l.emit("Add", []string{x, size}), x})
 	}
@@ -635,7 +640,7 @@ func (l *lowerer) scatterElements(n *onnxpb.NodeProto) {
 		if int64(d) == axis {
 			c = idx(indices)
 		} else {
-			c = l.emit("CumSum", []string{ones, l.emit("Constant", nil, AttrTensor("value", tensor.I64s([]int64{int64(d)})))}, AttrInt("exclusive", 1))
+			c = l.emit("CumSum", []string{ones, l.intScalar(int64(d))}, AttrInt("exclusive", 1))
 		}
 		if l.opset >= 13 {
 			coords[d] = l.emit("Unsqueeze", []string{c, last})

@@ -54,6 +54,21 @@ func TestTransposeBlocks(t *testing.T) {
 	}
 }
 
+// kernelBackend installs the kernel (skipping tb on CPUs without it) and returns the go backend;
+// the kernel is switched back on when tb ends.
+func kernelBackend(tb testing.TB) backends.Backend {
+	tb.Helper()
+	if err := Install(); err != nil {
+		tb.Skip(err)
+	}
+	tb.Cleanup(func() { SetEnabled(true) })
+	backend, err := backends.NewWithConfig("go")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return backend
+}
+
 // batchedProduct compiles lhs [batch, m, k] · rhs [batch, k, n] as a GoMLX DotGeneral.
 func batchedProduct(backend backends.Backend) *graph.Exec {
 	return graph.MustNewExec(backend, func(a, b *graph.Node) *graph.Node {
@@ -68,14 +83,7 @@ func product(exec *graph.Exec, lhs, rhs *tensors.Tensor) []float32 {
 // TestDotGeneral: products large enough for simplego's blocked path, with sizes that are not
 // multiples of the block, agree with a float64 reference with the kernel and with simplego's own.
 func TestDotGeneral(t *testing.T) {
-	if err := Install(); err != nil {
-		t.Skip(err)
-	}
-	defer SetEnabled(true)
-	backend, err := backends.NewWithConfig("go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	backend := kernelBackend(t)
 	exec := batchedProduct(backend)
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, c := range []struct{ batch, m, k, n int }{{1, 300, 200, 150}, {2, 130, 45, 257}, {3, 64, 1433, 70}} {
@@ -113,14 +121,7 @@ func TestDotGeneral(t *testing.T) {
 //
 //	go test -run '^$' -bench DotGeneral ./runtime/gemm/
 func BenchmarkDotGeneral(b *testing.B) {
-	if err := Install(); err != nil {
-		b.Skip(err)
-	}
-	defer SetEnabled(true)
-	backend, err := backends.NewWithConfig("go")
-	if err != nil {
-		b.Fatal(err)
-	}
+	backend := kernelBackend(b)
 	r := rand.New(rand.NewPCG(5, 6))
 	lhs := tensors.FromFlatDataAndDimensions(randSlice(r, 2304*192), 1, 2304, 192)
 	rhs := tensors.FromFlatDataAndDimensions(randSlice(r, 192*512), 1, 192, 512)
@@ -143,13 +144,7 @@ func BenchmarkDotGeneral(b *testing.B) {
 // contracting axes anywhere, several contracting axes) give, in float32 with the kernel and the
 // fast block copies, what the same product gives in float64 (which fob leaves to simplego).
 func TestDotGeneralLayouts(t *testing.T) {
-	if err := Install(); err != nil {
-		t.Skip(err)
-	}
-	backend, err := backends.NewWithConfig("go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	backend := kernelBackend(t)
 	r := rand.New(rand.NewPCG(7, 8))
 	cases := []struct {
 		name                   string

@@ -53,11 +53,7 @@ func BenchmarkGraphTinyTrainStep(b *testing.B) {
 // denseBatch replaces edge_index [2, edges] (sources, then targets) by the adjacency matrix
 // adj [nodes, nodes] with adj[i][j] = 1 for the edge j→i.
 func denseBatch(b tasks.Batch) tasks.Batch {
-	x, ei := b.Inputs["x"], b.Inputs["edge_index"]
-	n, e := x.Shape[0], ei.Shape[1]
-	adj := make([]float32, n*n)
-	for k := 0; k < e; k++ {
-		adj[ei.I64[e+k]*int64(n)+ei.I64[k]] = 1
-	}
-	return tasks.Batch{Inputs: map[string]tensor.Tensor{"x": x, "adj": tensor.F32s(adj, n, n)}, Targets: b.Targets, Size: b.Size}
+	x := b.Inputs["x"]
+	adj := models.DenseAdjacency(b.Inputs["edge_index"], x.Shape[0])
+	return tasks.Batch{Inputs: map[string]tensor.Tensor{"x": x, "adj": adj}, Targets: b.Targets, Size: b.Size}
 }
