@@ -47,6 +47,10 @@ type File struct {
 	// GoModule, when set, is a Go module whose source tree carries the file; it is read from the
 	// module cache (downloaded with the go command when missing) before the URLs.
 	GoModule *GoModule
+	// Unpinned marks a file whose source publishes no checksum (a hub file that may be
+	// re-uploaded); SHA256 is then empty and the content is taken as found. Name may hold a
+	// sub-folder path.
+	Unpinned bool
 }
 
 // ChecksumError reports a file whose content is not the expected one.
@@ -98,6 +102,9 @@ func verify(path string, f File, fix string) error {
 }
 
 func check(path string, f File, size int64, shaSum, md5Sum []byte, fix string) error {
+	if f.Unpinned && f.SHA256 == "" {
+		return nil
+	}
 	got := hex.EncodeToString(shaSum)
 	ok := strings.EqualFold(got, f.SHA256)
 	for _, alt := range f.AltSHA256 {
@@ -124,11 +131,11 @@ func Fetch(ctx context.Context, env Env, task string, f File) (string, error) {
 	if env.DataDir == "" {
 		return "", fmt.Errorf("data: no data directory set (engine.data_dir) for %s", f.Name)
 	}
-	if f.Name == "" || f.SHA256 == "" {
+	if f.Name == "" || f.SHA256 == "" && !f.Unpinned {
 		return "", fmt.Errorf("data: file spec for task %s needs Name and SHA256", task)
 	}
-	dir := filepath.Join(env.DataDir, task)
-	dst := filepath.Join(dir, f.Name)
+	dst := filepath.Join(env.DataDir, task, f.Name)
+	dir := filepath.Dir(dst)
 	if _, err := os.Stat(dst); err == nil {
 		if err := Verify(dst, f); err != nil {
 			return "", err
