@@ -7,7 +7,7 @@ MIRROR ?= $(abspath ../shared/datasets)
 export FOB_DATA_MIRROR ?= $(if $(wildcard $(MIRROR)),$(MIRROR),)
 export GOMLX_NO_AUTO_INSTALL := 1
 
-.PHONY: all build onnxruntime deps run test bench baselines clean generate
+.PHONY: all build onnxruntime deps run test fuzz bench baselines clean generate
 
 all: build
 
@@ -29,6 +29,23 @@ run: deps build
 test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
+
+# Go fuzz targets, one PACKAGE:FUNCTION a line; add yours here. Each runs for FUZZTIME; a
+# failing input is saved under PACKAGE/testdata/fuzz/ and replays in `make test` once committed.
+FUZZ_TARGETS := \
+	./train/config:FuzzDecode \
+	./train/experiment:FuzzParse \
+	./train/experiment:FuzzOverride \
+	$(if $(shell grep -ls '^func FuzzImport' onnx/*_test.go 2>/dev/null),./onnx:FuzzImport)
+FUZZTIME ?= 20s
+# New inputs are minimised for at most 100 runs each, so that a short run mostly fuzzes.
+FUZZFLAGS ?= -fuzzminimizetime 100x
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "== $${t##*:} ($${t%%:*}, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) "$${t%%:*}"; \
+	done
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./train/

@@ -5,6 +5,7 @@ package eval
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 
 	"github.com/fob-go/fob/onnx"
@@ -45,7 +46,8 @@ func Outputs(ctx context.Context, r Request, keep func(b tasks.Batch, out map[st
 		return nil, "", fmt.Errorf("eval: %w", err)
 	}
 	// Parse first: a corrupt file gets our clear error rather than onnxruntime's.
-	if _, err := onnx.Parse(raw); err != nil {
+	proto, err := onnx.Parse(raw)
+	if err != nil {
 		return nil, "", fmt.Errorf("eval: %s: %w", r.Path, err)
 	}
 	if err := ort.Init(); err != nil {
@@ -79,7 +81,15 @@ func Outputs(ctx context.Context, r Request, keep func(b tasks.Batch, out map[st
 			keep(b, out)
 		}
 	}
-	return met.Result(), sess.Provider(), nil
+	res := met.Result()
+	if gen, ok := r.Task.(tasks.Generator); ok {
+		extra, err := gen.GenerateMetrics(ctx, proto, r.Data, r.Split)
+		if err != nil {
+			return nil, "", fmt.Errorf("eval: %s: decoding: %w", r.Path, err)
+		}
+		maps.Copy(res, extra)
+	}
+	return res, sess.Provider(), nil
 }
 
 // Checkpoint describes an exported model and the task settings recorded in it.

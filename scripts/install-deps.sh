@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
-# Installs what building and testing fob needs beyond Go and the onnxruntime library: nothing
-# at run time; the Go modules come through the module proxy on the first build. Idempotent.
+# Installs what building and testing fob needs beyond Go and the onnxruntime library: the Go
+# modules (through the module proxy) and the Debian packages the tests compare against
+# (sentencepiece's spm_* tools, gettext's msgunfmt, PyTorch for reference models, ONNX's own
+# conformance test data). Idempotent; without root it prints the apt-get line instead.
 set -euo pipefail
 command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || {
 	echo "fob needs Go 1.26 (https://go.dev/dl); install it and re-run" >&2
 	exit 1
 }
 export PATH=/usr/local/go/bin:$PATH
+need=()
+command -v spm_train >/dev/null 2>&1 || need+=(sentencepiece)
+command -v msgunfmt >/dev/null 2>&1 || need+=(gettext)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch libopenblas0-pthread)
+[ -d /usr/share/libonnx-testdata ] || need+=(libonnx-testdata)
+if [ ${#need[@]} -gt 0 ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "installing Debian packages: ${need[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+	else
+		echo "the tests need these Debian packages: sudo apt-get install ${need[*]}" >&2
+	fi
+fi
 go mod download

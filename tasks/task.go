@@ -5,6 +5,7 @@ package tasks
 
 import (
 	"context"
+
 	reg "github.com/fob-go/fob/internal/registry"
 
 	"github.com/fob-go/fob/onnx"
@@ -100,8 +101,26 @@ var registry = reg.New[Task]("task")
 // database/sql.Register does, since that is a programming error.
 func Register(t Task) { registry.Register(t.Name(), t) }
 
+// Alias makes short another name for the task name (translation's "wmt"), accepted wherever a
+// task is named.
+func Alias(short, name string) { registry.Alias(short, name) }
+
+// Canonical returns the task name that name stands for (an alias resolved, or name itself).
+func Canonical(name string) string { return registry.Canonical(name) }
+
+// Aliases returns the task aliases and the tasks they name.
+func Aliases() map[string]string { return registry.Aliases() }
+
 // Names lists the registered tasks, sorted.
 func Names() []string { return registry.Names() }
 
 // Get returns the named task, or an error that lists the valid names.
 func Get(name string) (Task, error) { return registry.Get(name) }
+
+// Generator is implemented by tasks whose split metrics need the model run many times per
+// example, such as translation's BLEU of decoded sentences. The trainer calls it after each
+// validation with the current weights, and evaluation after the test forward pass; the
+// metrics it returns replace the placeholders (NaN) of the same names in NewMetrics' result.
+type Generator interface {
+	GenerateMetrics(ctx context.Context, model *onnxpb.ModelProto, dm DataModule, split string) (map[string]float64, error)
+}

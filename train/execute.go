@@ -17,11 +17,14 @@ const (
 	ScoresFile  = "scores.json"
 	TimingFile  = "timing.json"
 	ResultsLast = "results_final_model.json"
+	ResultsBest = "results_best_model.json"
 )
 
-// finished reports whether a run has done all it was asked: training to its end (timing.json
-// says finished; restrict_train_epochs or an interruption leave it unfinished) and, when asked,
-// testing. Dry runs never count as finished.
+// finished reports whether a run has done all it was asked and written every result file:
+// training to its end (timing.json says finished; restrict_train_epochs or an interruption
+// leave it unfinished); when asked, testing (results_final_model.json, and
+// results_best_model.json whenever there is a best checkpoint to score) and validation; and
+// scores.json, written last. Dry runs never count as finished.
 func finished(run experiment.Run) bool {
 	e, err := experiment.Engine(run.Config)
 	if err != nil || !e.Train && !e.Test {
@@ -36,6 +39,21 @@ func finished(run experiment.Run) bool {
 	}
 	if e.Test {
 		if _, err := os.Stat(filepath.Join(run.Dir, ResultsLast)); err != nil {
+			return false
+		}
+		if _, err := os.Stat(filepath.Join(run.Dir, "checkpoints", "best.onnx")); err == nil {
+			if _, err := os.Stat(filepath.Join(run.Dir, ResultsBest)); err != nil {
+				return false
+			}
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(run.Dir, ScoresFile))
+	if err != nil {
+		return false
+	}
+	if e.Validate {
+		var s Scores
+		if json.Unmarshal(b, &s) != nil || len(s.Validation) == 0 {
 			return false
 		}
 	}

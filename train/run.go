@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -324,7 +325,7 @@ func (r *runner) train(ctx context.Context, scores *Scores) error {
 		epochsThisRun++
 		loop.TrainSeconds += time.Since(epochStart).Seconds()
 
-		val, err := r.validate(st, valSet)
+		val, err := r.validate(ctx, st, valSet, gc, model)
 		if err != nil {
 			return err
 		}
@@ -387,7 +388,7 @@ func (r *runner) finishScores(scores *Scores, loop LoopState) error {
 	return config.WriteFileAtomic(filepath.Join(r.dir, TimingFile), b)
 }
 
-func (r *runner) validate(st *Stepper, ds tasks.Dataset) (map[string]float64, error) {
+func (r *runner) validate(ctx context.Context, st *Stepper, ds tasks.Dataset, gc *gctx.Context, model *Model) (map[string]float64, error) {
 	m := r.task.NewMetrics("val")
 	for _, idx := range data.Batches(ds.Len(), r.s.batchSize, false, 0, 0) {
 		b := ds.Batch(idx)
@@ -397,7 +398,21 @@ func (r *runner) validate(st *Stepper, ds tasks.Dataset) (map[string]float64, er
 		}
 		m.Add(out, b)
 	}
-	return m.Result(), nil
+	res := m.Result()
+	if gen, ok := r.task.(tasks.Generator); ok {
+		// Decoding metrics (BLEU) come from the current weights exported to ONNX and run in
+		// onnxruntime, as the test split's do.
+		exported, err := model.Export(gc, nil)
+		if err != nil {
+			return nil, err
+		}
+		extra, err := gen.GenerateMetrics(ctx, exported, r.dm, "val")
+		if err != nil {
+			return nil, fmt.Errorf("validation decoding: %w", err)
+		}
+		maps.Copy(res, extra)
+	}
+	return res, nil
 }
 
 func (r *runner) resumePath() string {
@@ -455,20 +470,26 @@ func (r *runner) test(ctx context.Context, scores *Scores) error {
 		return err
 	}
 	scores.TestFinal = []map[string]float64{final}
-	if err := writeResults(filepath.Join(r.dir, "results_final_model.json"), final); err != nil {
-		return err
-	}
+	// Both files are written after both scores, the final model's last: finished() takes
+	// results_final_model.json for done, so a run stopped between the two writes is tested
+	// again rather than left without results_best_model.json.
 	if _, err := os.Stat(r.bestPath()); err == nil {
 		best, err := r.scoreSplit(ctx, "test", r.bestPath())
 		if err != nil {
 			return err
 		}
 		scores.TestBest = []map[string]float64{best}
-		return writeResults(filepath.Join(r.dir, "results_best_model.json"), best)
+		if err := resultWriter(filepath.Join(r.dir, ResultsBest), best); err != nil {
+			return err
+		}
+	} else {
+		r.o.Log.Info("no best checkpoint; "+ResultsBest+" not written", "run", r.dir)
 	}
-	r.o.Log.Info("no best checkpoint; results_best_model.json not written", "run", r.dir)
-	return nil
+	return resultWriter(filepath.Join(r.dir, ResultsLast), final)
 }
+
+// resultWriter writes the result files; tests replace it to stop a run between two writes.
+var resultWriter = writeResults
 
 // writeResults writes a result file shaped as Lightning's test() output: a list holding one
 // map of metric name to value.

@@ -6,6 +6,7 @@
 //	fob run experiment.yaml [key=value ...]
 //	fob setup experiment.yaml
 //	fob plot experiment.yaml
+//	fob model -task translation -o t5.onnx
 //	fob doctor
 //
 // Flags take one dash or two (-task and --task); key=value arguments override any config value
@@ -35,6 +36,7 @@ usage:
   fob run      EXPERIMENT.yaml [key=value ...]
   fob setup    EXPERIMENT.yaml [key=value ...]
   fob plot     EXPERIMENT.yaml [key=value ...]
+  fob model    -task NAME -o FILE.onnx [key=value ...]
   fob doctor   [-backend SPEC]
   fob tasks | fob optimizers
 
@@ -50,6 +52,7 @@ var commands = map[string]command{
 	"setup":      cmdSetup,
 	"plot":       cmdPlot,
 	"doctor":     cmdDoctor,
+	"model":      cmdModel,
 	"tasks":      cmdTasks,
 	"optimizers": cmdOptimizers,
 }

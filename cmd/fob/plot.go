@@ -10,8 +10,8 @@ import (
 
 // cmdPlot draws the heatmaps of an experiment's finished runs (the original's
 // evaluate_experiment: plotting is forced on unless engine.plot is given).
-func cmdPlot(_ context.Context, args []string) error {
-	exp, err := parseExperiment("plot", args)
+func cmdPlot(ctx context.Context, args []string) error {
+	exp, err := parseExperiment(ctx, "plot", args)
 	if err != nil {
 		return err
 	}

@@ -10,8 +10,9 @@ import (
 	"github.com/fob-go/fob/train/experiment"
 )
 
-// parseExperiment reads EXPERIMENT.yaml [key=value ...] from a command's arguments.
-func parseExperiment(name string, args []string, extraOverrides ...string) (*experiment.Experiment, error) {
+// parseExperiment reads EXPERIMENT.yaml [key=value ...] from a command's arguments; it stops
+// when ctx is done (SIGINT, SIGTERM), however large the grid.
+func parseExperiment(ctx context.Context, name string, args []string, extraOverrides ...string) (*experiment.Experiment, error) {
 	fs := newFlags(name, "EXPERIMENT.yaml [key=value ...]")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -21,11 +22,11 @@ func parseExperiment(name string, args []string, extraOverrides ...string) (*exp
 		fs.Usage()
 		return nil, errors.New("give exactly one experiment file")
 	}
-	return experiment.Parse(files[0], append(overrides, extraOverrides...), experiment.RegistryCatalog())
+	return experiment.ParseContext(ctx, files[0], append(overrides, extraOverrides...), experiment.RegistryCatalog())
 }
 
 func cmdRun(ctx context.Context, args []string) error {
-	exp, err := parseExperiment("run", args)
+	exp, err := parseExperiment(ctx, "run", args)
 	if err != nil {
 		return err
 	}
@@ -44,7 +45,7 @@ func cmdRun(ctx context.Context, args []string) error {
 }
 
 func cmdSetup(ctx context.Context, args []string) error {
-	exp, err := parseExperiment("setup", args)
+	exp, err := parseExperiment(ctx, "setup", args)
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -34,7 +36,7 @@ func cmdTrain(ctx context.Context, args []string) error {
 	base := []byte("{}")
 	name := "command line"
 	if *cfgFile != "" {
-		b, err := os.ReadFile(*cfgFile)
+		b, err := experiment.ReadFile(*cfgFile)
 		if err != nil {
 			return err
 		}
@@ -61,7 +63,7 @@ func cmdTrain(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errors.New("-task is required (or -config with a task)")
 	}
-	exp, err := experiment.ParseBytes(base, name, append(pre, overrides...), experiment.RegistryCatalog())
+	exp, err := experiment.ParseBytesContext(ctx, base, name, append(pre, overrides...), experiment.RegistryCatalog())
 	if err != nil {
 		return err
 	}
@@ -175,6 +177,10 @@ func cmdTasks(context.Context, []string) error {
 			status = "defaults only: " + nb.NotBuilt()
 		}
 		fmt.Printf("%-22s %s\n", n, status)
+	}
+	aliases := tasks.Aliases()
+	for _, short := range slices.Sorted(maps.Keys(aliases)) {
+		fmt.Printf("%-22s short for %s\n", short, aliases[short])
 	}
 	return nil
 }

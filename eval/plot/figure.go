@@ -131,7 +131,7 @@ func resolveAxis(key, which string, cols []string, logger *slog.Logger) (string,
 	return "", fmt.Errorf("evaluation.plot.%s: neither %s nor optimizer.%s is a key of the run configs; use a dotted key such as optimizer.weight_decay", which, key, key)
 }
 
-// rowGroups are the panels of one column (spec §6.2 step 4): every candidate column with more
+// rowGroups are the panels of one column (docs/fob-behaviour.md §6.2 step 4): every candidate column with more
 // than one value (missing counted) adds one panel per value, so panels are the sum over such
 // columns, each filtering on its own column only. None gives the single group "default".
 func rowGroups(rows []Row, s *settings, cols []string, kinds map[string]colKind, x, y string, logger *slog.Logger) []*group {
@@ -169,7 +169,7 @@ func rowGroups(rows []Row, s *settings, cols []string, kinds map[string]colKind,
 	return out
 }
 
-// figureSize is the figsize rule of spec §6.2 step 7, in inches.
+// figureSize is the figsize rule of docs/fob-behaviour.md §6.2 step 7, in inches.
 func figureSize(nCols, nRows int, scale float64) (w, h float64) {
 	switch {
 	case nCols == 1 && nRows > 1:
@@ -185,7 +185,7 @@ func figureSize(nCols, nRows int, scale float64) (w, h float64) {
 // limits is the colour range of one metric over all columns.
 type limits struct{ lo, hi float64 }
 
-// buildFigure turns the rows of one checkpoint mode into the figure (spec §6.2 steps 3-7).
+// buildFigure turns the rows of one checkpoint mode into the figure (docs/fob-behaviour.md §6.2 steps 3-7).
 func buildFigure(rows []Row, s *settings, logger *slog.Logger) (*figure, error) {
 	cols := columns(rows)
 	kinds := columnKinds(rows, cols)

@@ -1,4 +1,4 @@
-// Package plot draws FOB's result heatmaps (spec §6.2): for every checkpoint mode, the runs'
+// Package plot draws FOB's result heatmaps (docs/fob-behaviour.md §6.2): for every checkpoint mode, the runs'
 // test metric as mean ± spread over seeds on a learning-rate × weight-decay grid, one column per
 // optimizer, written as PNG, PDF, SVG and CSV files.
 package plot

@@ -9,7 +9,7 @@ import (
 	"github.com/fob-go/fob/train/experiment"
 )
 
-// settings are the evaluation keys the plot reads, from the first run (spec §6.1).
+// settings are the evaluation keys the plot reads, from the first run (docs/fob-behaviour.md §6.1).
 type settings struct {
 	checkpoints     []string
 	outputTypes     []string

@@ -1,4 +1,4 @@
-// Package detection registers FOB's detection task, COCO 2017 object detection with Faster R-CNN (spec §5.10), by its defaults only: experiments
+// Package detection registers FOB's detection task, COCO 2017 object detection with Faster R-CNN (docs/fob-behaviour.md §5.10), by its defaults only: experiments
 // that name it parse, expand and get their run folders, but training it reports that it is
 // not built in fob yet.
 package detection

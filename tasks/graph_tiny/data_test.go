@@ -144,8 +144,8 @@ func TestModelConfigErrors(t *testing.T) {
 		val  any
 		want string
 	}{
-		{"model.hidden_channels", 0, "hidden_channels must be positive"},
-		{"model.num_layers", 1, "num_layers must be at least 2"},
+		{"model.hidden_channels", 0, "task.model.hidden_channels = 0 is out of range; valid values are 1 to 65536"},
+		{"model.num_layers", 1, "task.model.num_layers = 1 is out of range; valid values are 2 to 64"},
 		{"model.dropout", 1.0, "dropout must be in [0, 1)"},
 		{"model.normalize", "yes", "model.normalize"},
 	}

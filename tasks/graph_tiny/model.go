@@ -5,8 +5,12 @@ import (
 
 	"github.com/fob-go/fob/models"
 	"github.com/fob-go/fob/onnx/onnxpb"
+	"github.com/fob-go/fob/tasks"
 	"github.com/fob-go/fob/train/config"
 )
+
+// maxLayers is the deepest GCN graph_tiny builds (FOB's is 2 layers deep).
+const maxLayers = 64
 
 // BuildModel builds the GCN NumFeatures → hidden_channels (× num_layers-1) → NumClasses with
 // ReLU and dropout between layers and a log-softmax output, as FOB's graph_tiny model. Messages
@@ -24,13 +28,14 @@ func (Task) BuildModel(cfg config.Map, seed int64) (*onnxpb.ModelProto, error) {
 // gcnFromConfig reads task.model.{hidden_channels, num_layers, dropout, normalize, reset_params,
 // cached}.
 func gcnFromConfig(cfg config.Map) (models.GCN, error) {
-	hidden, err := config.Int(cfg, "model.hidden_channels")
+	hidden, err := tasks.IntInRange(cfg, "model.hidden_channels", 1, tasks.MaxWidth)
 	if err != nil {
-		return models.GCN{}, fmt.Errorf("task.%w", err)
+		return models.GCN{}, err
 	}
-	layers, err := config.Int(cfg, "model.num_layers")
+	// At least the input and output convolutions.
+	layers, err := tasks.IntInRange(cfg, "model.num_layers", 2, maxLayers)
 	if err != nil {
-		return models.GCN{}, fmt.Errorf("task.%w", err)
+		return models.GCN{}, err
 	}
 	dropout, err := config.Float(cfg, "model.dropout")
 	if err != nil {
@@ -47,12 +52,6 @@ func gcnFromConfig(cfg config.Map) (models.GCN, error) {
 	// cached only changes when PyG recomputes the normalisation; the result is the same.
 	if _, err := config.Bool(cfg, "model.cached"); err != nil {
 		return models.GCN{}, fmt.Errorf("task.%w", err)
-	}
-	if hidden <= 0 {
-		return models.GCN{}, fmt.Errorf("task.model.hidden_channels must be positive, got %d", hidden)
-	}
-	if layers < 2 {
-		return models.GCN{}, fmt.Errorf("task.model.num_layers must be at least 2 (input and output convolutions), got %d", layers)
 	}
 	if dropout < 0 || dropout >= 1 {
 		return models.GCN{}, fmt.Errorf("task.model.dropout must be in [0, 1), got %v", dropout)

@@ -1,4 +1,4 @@
-// Package graph_tiny is FOB's graph_tiny task (spec §5.7): node classification on the Cora
+// Package graph_tiny is FOB's graph_tiny task (docs/fob-behaviour.md §5.7): node classification on the Cora
 // citation graph (2,708 papers, 7 topics) with a two-layer graph convolutional network, trained
 // on the whole graph at once with the public Planetoid split (140 training, 500 validation and
 // 1,000 test nodes). The loss and accuracy count only the nodes of the split's mask.

@@ -1,4 +1,4 @@
-// Package mnist is FOB's mnist task: a 784-128-10 MLP on MNIST digits (spec §5.2), trained with
+// Package mnist is FOB's mnist task: a 784-128-10 MLP on MNIST digits (docs/fob-behaviour.md §5.2), trained with
 // a correct softmax cross-entropy loss.
 package mnist
 

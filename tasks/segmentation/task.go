@@ -1,4 +1,4 @@
-// Package segmentation registers FOB's segmentation task, ADE20K scene parsing with SegFormer-B0 (spec §5.5), by its defaults only: experiments
+// Package segmentation registers FOB's segmentation task, ADE20K scene parsing with SegFormer-B0 (docs/fob-behaviour.md §5.5), by its defaults only: experiments
 // that name it parse, expand and get their run folders, but training it reports that it is
 // not built in fob yet.
 package segmentation

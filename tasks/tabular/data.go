@@ -18,7 +18,7 @@ import (
 // standardized with the training mean and standard deviation.
 //
 // Unlike the original, which re-split on every setup stage so that testing saw a normalizer
-// fitted on a different split (spec §8 item 29), Setup splits and fits once.
+// fitted on a different split (docs/fob-behaviour.md §8, defect 29), Setup splits and fits once.
 type Data struct {
 	env                       data.Env
 	trainN, valN, testN       int

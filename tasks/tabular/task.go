@@ -1,4 +1,4 @@
-// Package tabular is FOB's tabular task (spec §5.8): an FT-Transformer regresses the median
+// Package tabular is FOB's tabular task (docs/fob-behaviour.md §5.8): an FT-Transformer regresses the median
 // house value of California Housing districts from their 8 numeric features. Targets are
 // standardized with the training mean and standard deviation; the loss is the mean squared
 // error, and rmse and r2_score are reported on the standardized targets, as the original does.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/fob-go/fob/models"
 	"github.com/fob-go/fob/onnx/onnxpb"
+	"github.com/fob-go/fob/tasks"
 	"github.com/fob-go/fob/train/config"
 )
 
@@ -13,9 +14,9 @@ import (
 // getters of train/config: their errors name the key. Initialise from seed only, so the same
 // seed gives the same model.
 func (Task) BuildModel(cfg config.Map, seed int64) (*onnxpb.ModelProto, error) {
-	hidden, err := config.Int(cfg, "model.hidden_channels")
+	hidden, err := tasks.IntInRange(cfg, "model.hidden_channels", 1, tasks.MaxWidth)
 	if err != nil {
-		return nil, fmt.Errorf("task.%w", err)
+		return nil, err
 	}
 	act, err := config.String(cfg, "model.activation")
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package template is the starting point for a new task: copy this folder to tasks/<name>/,
 // rename the package, and replace the model, the data and the loss. It mirrors FOB's template
-// task: a tiny MLP learns the identity on 100 random scalars (spec §5.11).
+// task: a tiny MLP learns the identity on 100 random scalars (docs/fob-behaviour.md §5.11).
 //
 // A task is four Go files and a YAML file:
 //   - task.go     registers the task and defines its loss and metrics (this file);

@@ -7,13 +7,13 @@ import (
 	"strings"
 )
 
-// EngineDefaultYAML is engine.yaml: every engine key with its default (spec §1.8, plus fob's
+// EngineDefaultYAML is engine.yaml: every engine key with its default (docs/fob-behaviour.md §1.8, plus fob's
 // backend and data_mirror).
 //
 //go:embed engine.yaml
 var EngineDefaultYAML []byte
 
-// EvaluationDefaultYAML is evaluation.yaml: the plotting defaults (spec §6.1).
+// EvaluationDefaultYAML is evaluation.yaml: the plotting defaults (docs/fob-behaviour.md §6.1).
 //
 //go:embed evaluation.yaml
 var EvaluationDefaultYAML []byte
@@ -151,7 +151,7 @@ func KnownEngineKey(key string) bool {
 func CheckEngineKey(key string, v any) error {
 	kind, ok := engineSchema[key]
 	if !ok {
-		return &KeyError{Key: "engine." + key, Msg: "unknown engine key; valid keys: " + strings.Join(EngineKeys(), ", ")}
+		return UnknownKey("engine."+key, "engine key", EngineKeys())
 	}
 	if !kind.ok(v) {
 		return &KeyError{Key: "engine." + key, Msg: fmt.Sprintf("want %s, got %s", kind.want, PyRepr(ToPlain(v)))}
@@ -172,4 +172,53 @@ func CheckEngine(engine Map) error {
 		}
 	}
 	return nil
+}
+
+// UnknownKey is the error for a key that is not among the valid ones: "task.max_epoch: unknown
+// key of task mnist; valid keys: batch_size, max_epochs, ... (did you mean max_epochs?)". path is
+// the dotted key as written, what names the kind of key ("engine key", "key of task mnist").
+func UnknownKey(path, what string, valid []string) *KeyError {
+	valid = append([]string(nil), valid...)
+	sort.Strings(valid)
+	msg := "unknown " + what + "; valid keys: " + strings.Join(valid, ", ")
+	if s := closest(path[strings.LastIndexByte(path, '.')+1:], valid); s != "" {
+		msg += " (did you mean " + s + "?)"
+	}
+	return &KeyError{Key: path, Msg: msg}
+}
+
+// closest returns the valid key nearest to key (at most a third of its letters changed, at
+// least one), or "".
+func closest(key string, valid []string) string {
+	best, bestD := "", max(1, len(key)/3)+1
+	for _, v := range valid {
+		if d := editDistance(key, v, bestD); d < bestD {
+			best, bestD = v, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, or bound when it is at least bound.
+func editDistance(a, b string, bound int) int {
+	if d := len(a) - len(b); d >= bound || -d >= bound {
+		return bound
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], bound)
 }

@@ -123,8 +123,15 @@ func yamlFloat(f float64) string {
 }
 
 // needsQuotes reports whether a plain string would read back as another type, here or in
-// PyYAML (base-60 numbers).
+// PyYAML (base-60 numbers), or holds control characters (which only double quotes keep exact).
 func needsQuotes(s string) bool {
+	for _, r := range s {
+		// yaml.v3 writes such strings as block scalars, some of which read back differently
+		// ("\n" as "|2+" reads back empty); double quotes escape them exactly.
+		if r < 0x20 || r == 0x7f || r == '\u0085' || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
+			return true
+		}
+	}
 	v, err := ResolveScalar(s)
 	if err != nil {
 		return true

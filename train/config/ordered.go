@@ -25,7 +25,7 @@ func (p Pos) String() string {
 
 // Ordered is a YAML mapping that keeps its keys in the order they were written, with the
 // position of each key. The experiment parser needs the order: grid expansion varies the
-// last key of a map fastest, and maps inside lists are not sorted (spec §1.4).
+// last key of a map fastest, and maps inside lists are not sorted (docs/fob-behaviour.md §1.4).
 type Ordered struct {
 	keys []string
 	vals map[string]any
@@ -141,7 +141,7 @@ func Clone(v any) any {
 }
 
 // SortKeys returns v with every map's keys sorted, recursively, but leaves maps inside lists
-// (and everything below them) in written order, as FOB's normalisation does (spec §1.2 step 4).
+// (and everything below them) in written order, as FOB's normalisation does (docs/fob-behaviour.md §1.2 step 4).
 func SortKeys(v any) any {
 	o, ok := v.(*Ordered)
 	if !ok {

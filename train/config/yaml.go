@@ -1,6 +1,7 @@
 package config
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -22,10 +23,25 @@ func (e *YAMLError) Error() string { return e.Pos.String() + ": " + e.Msg }
 // LiteralTag marks a list that grid expansion keeps as one value: `key: !literal [80, 10, 10]`.
 const LiteralTag = "!literal"
 
+// MaxYAMLValues is the most values (maps, lists and scalars) one YAML text may hold once its
+// aliases (*name) and merge keys (<<) are expanded. An experiment file holds a few hundred; the
+// cap refuses "billion laughs" files, whose aliases of aliases multiply a few lines into
+// billions of values, after little work and memory.
+const MaxYAMLValues = 1_000_000
+
 // DecodeOrdered parses YAML text into config values, keeping key order and positions: maps are
 // *Ordered, lists []any, lists tagged !literal Literal, scalars string, bool, int, float64 or
 // nil. file names the source in errors. Scalars resolve as documented in ResolveScalar.
 func DecodeOrdered(data []byte, file string) (any, error) {
+	return DecodeOrderedContext(context.Background(), data, file)
+}
+
+// DecodeOrderedContext is DecodeOrdered that stops when ctx is done. A text that expands to
+// more than MaxYAMLValues values is an error naming file.
+func DecodeOrderedContext(ctx context.Context, data []byte, file string) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, syntaxError(err, file)
@@ -33,7 +49,7 @@ func DecodeOrdered(data []byte, file string) (any, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, nil // empty document, like PyYAML's safe_load
 	}
-	d := decoder{file: file}
+	d := decoder{file: file, ctx: ctx}
 	return d.node(doc.Content[0])
 }
 
@@ -57,7 +73,12 @@ func ParseMap(data []byte, file string) (Map, error) {
 
 // ParseOrderedMap is ParseMap keeping key order and positions.
 func ParseOrderedMap(data []byte, file string) (*Ordered, error) {
-	v, err := DecodeOrdered(data, file)
+	return ParseOrderedMapContext(context.Background(), data, file)
+}
+
+// ParseOrderedMapContext is ParseOrderedMap that stops when ctx is done.
+func ParseOrderedMapContext(ctx context.Context, data []byte, file string) (*Ordered, error) {
+	v, err := DecodeOrderedContext(ctx, data, file)
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +118,10 @@ func syntaxError(err error, file string) error {
 }
 
 type decoder struct {
-	file  string
-	depth int
+	file   string
+	ctx    context.Context
+	depth  int
+	values int // values decoded so far, aliases expanded
 }
 
 func (d *decoder) errf(n *yaml.Node, format string, args ...any) error {
@@ -110,6 +133,9 @@ func (d *decoder) node(n *yaml.Node) (any, error) {
 	defer func() { d.depth-- }()
 	if d.depth > 200 {
 		return nil, d.errf(n, "YAML nested too deeply (recursive alias?)")
+	}
+	if err := d.count(n, 1); err != nil {
+		return nil, err
 	}
 	explicit := n.Style&yaml.TaggedStyle != 0
 	switch n.Kind {
@@ -205,11 +231,64 @@ func (d *decoder) mapping(n *yaml.Node) (*Ordered, error) {
 	for _, m := range merges {
 		for _, k := range m.keys {
 			if _, ok := o.vals[k]; !ok {
+				// The copy costs as much as decoding the value again: count it.
+				if err := d.count(n, CountValues(m.vals[k], MaxYAMLValues+1)); err != nil {
+					return nil, err
+				}
 				o.SetPos(k, Clone(m.vals[k]), m.pos[k])
 			}
 		}
 	}
 	return o, nil
+}
+
+// count adds k values to the decoded total: an error past MaxYAMLValues, or when ctx is done
+// (checked every few thousand values).
+func (d *decoder) count(n *yaml.Node, k int) error {
+	before := d.values
+	d.values += k
+	if d.values > MaxYAMLValues {
+		return d.errf(n, "the YAML holds more than %d values once its aliases (*name) and merge keys (<<) are expanded; "+
+			"an experiment needs far fewer: write the values out, or check for anchors whose aliases refer to other aliases (a \"billion laughs\" file)",
+			MaxYAMLValues)
+	}
+	if d.ctx != nil && before>>12 != d.values>>12 {
+		return d.ctx.Err()
+	}
+	return nil
+}
+
+// CountValues is the number of values in v (each map, list and scalar counts one), counting
+// at most up to limit.
+func CountValues(v any, limit int) int {
+	n := 0
+	var walk func(v any)
+	walk = func(v any) {
+		if n >= limit {
+			return
+		}
+		n++
+		switch x := v.(type) {
+		case *Ordered:
+			for _, k := range x.keys {
+				walk(x.vals[k])
+			}
+		case Map:
+			for _, e := range x {
+				walk(e)
+			}
+		case Literal:
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return min(n, limit)
 }
 
 func (d *decoder) tagged(n *yaml.Node) (any, error) {

@@ -6,7 +6,7 @@ import (
 	"github.com/fob-go/fob/train/config"
 )
 
-// TestTaskDefaults checks every task's default.yaml against the task table of spec §5.1 and the
+// TestTaskDefaults checks every task's default.yaml against the task table of docs/fob-behaviour.md §5.1 and the
 // model settings of §5.2-5.11.
 func TestTaskDefaults(t *testing.T) {
 	cat := testCatalog(t)

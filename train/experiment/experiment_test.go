@@ -92,7 +92,7 @@ func TestRunCounts(t *testing.T) {
 	}
 }
 
-// TestWorkedOrder checks the grid order of spec §1.4 on plotting example 3, and that single:N
+// TestWorkedOrder checks the grid order of docs/fob-behaviour.md §1.4 on plotting example 3, and that single:N
 // picks run N of that order.
 func TestWorkedOrder(t *testing.T) {
 	exp := parseFile(t, "plotting3_mnist_tabular.yaml")
@@ -138,7 +138,7 @@ func TestWorkedOrder(t *testing.T) {
 	}
 }
 
-// TestRunFolderNames checks the folder names listed in spec §1.5 and §7.
+// TestRunFolderNames checks the folder names listed in docs/fob-behaviour.md §1.5 and §7.
 func TestRunFolderNames(t *testing.T) {
 	find := func(exp *experiment.Experiment, dir string) bool {
 		for _, r := range exp.Runs {
@@ -159,7 +159,7 @@ func TestRunFolderNames(t *testing.T) {
 		{"../../examples/usage/4_multiple_task_versions.yaml", "tabular_quantile/adamw_baseline/optimizer.learning_rate=0.01"},
 		{"../../examples/usage/4_multiple_task_versions.yaml", "tabular_standard/adamw_baseline/optimizer.weight_decay=0.1,task.train_transforms.noise=0,task.train_transforms.normalizer=standard"},
 		{"template_names.yaml", "template/adamw_baseline/engine.early_stopping=5,optimizer.lr_scheduler.warmup_steps=10"},
-		{"../../examples/usage/1_single_task.yaml", "tabular/adamw_baseline/task.max_epochs=1,task.model.num_hidden=42"},
+		{"../../examples/usage/1_single_task.yaml", "mnist/adamw_baseline/task.max_epochs=1,task.model.num_hidden=42"},
 		{"../../examples/usage/2_comparing_optimizers.yaml", "mnist/adamcpr/optimizer.kappa_init_param=0.5"},
 		{"../../examples/usage/2_comparing_optimizers.yaml", "mnist/adamcpr/optimizer.kappa_init_param=32,optimizer.learning_rate=0.001"},
 		{"literal.yaml", "template/adamw_baseline/task.dataset_split_lengths=[70, 20, 10]"},
@@ -226,7 +226,7 @@ func TestLongNameIsMD5(t *testing.T) {
 }
 
 // TestBareOptimizerKeepsTaskSettings: FOB loses mnist's optimizer settings (lr 1e-2, wd 0.1)
-// when the optimizer is a bare name (spec §8.9); fob keeps them, as a {name: ...} map does.
+// when the optimizer is a bare name (docs/fob-behaviour.md §8, defect 9); fob keeps them, as a {name: ...} map does.
 func TestBareOptimizerKeepsTaskSettings(t *testing.T) {
 	for _, text := range []string{
 		"task: mnist\noptimizer: [sgd_baseline]\n",
@@ -443,7 +443,7 @@ func sameTypes(a, b any) bool {
 	return true
 }
 
-// TestConfigPrecedence checks the merge order of spec §1.1 on one run: engine and lr-scheduler
+// TestConfigPrecedence checks the merge order of docs/fob-behaviour.md §1.1 on one run: engine and lr-scheduler
 // defaults < optimizer default < task default < the experiment file < command-line overrides.
 func TestConfigPrecedence(t *testing.T) {
 	exp, err := experiment.ParseBytes([]byte(`

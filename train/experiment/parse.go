@@ -5,12 +5,16 @@
 package experiment
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fob-go/fob/train/config"
 )
@@ -54,20 +58,27 @@ func (r *Run) SetMaxSteps(n int) {
 	}
 }
 
-// Parse reads an experiment file and resolves its runs (spec §1.2): overrides ("a.b[0].c=value",
+// Parse reads an experiment file and resolves its runs (docs/fob-behaviour.md §1.2): overrides ("a.b[0].c=value",
 // values read as YAML) are applied to the file's content, optimizer and task maps keyed by names
 // become lists, keys are sorted, evaluation is set aside, the rest is grid-expanded, and
 // defaults are filled beneath every run (task, optimizer, lr scheduler, engine, evaluation).
 func Parse(path string, overrides []string, cat Catalog) (*Experiment, error) {
-	data, err := os.ReadFile(path)
+	return ParseContext(context.Background(), path, overrides, cat)
+}
+
+// ParseContext is Parse that stops with ctx's error when ctx is done (SIGINT, SIGTERM): every
+// phase (reading YAML, expanding the grid, removing duplicates, resolving runs and folders)
+// checks it.
+func ParseContext(ctx context.Context, path string, overrides []string, cat Catalog) (*Experiment, error) {
+	data, err := ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading experiment: %w", err)
+		return nil, err
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
 	}
-	exp, err := ParseBytes(data, path, overrides, cat)
+	exp, err := ParseBytesContext(ctx, data, path, overrides, cat)
 	if err != nil {
 		return nil, err
 	}
@@ -75,18 +86,46 @@ func Parse(path string, overrides []string, cat Catalog) (*Experiment, error) {
 	return exp, nil
 }
 
+// MaxFileBytes is the largest experiment file fob reads (an experiment file is a few
+// kilobytes; this refuses devices and runaway files before they fill the memory).
+const MaxFileBytes = 16 << 20
+
+// ReadFile reads an experiment file of at most MaxFileBytes.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading experiment: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading experiment %s: %w", path, err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, fmt.Errorf("reading experiment %s: larger than %d MiB; an experiment file is a few kilobytes of YAML, give that file instead",
+			path, MaxFileBytes>>20)
+	}
+	return data, nil
+}
+
 // ParseBytes is Parse on the file's content; name labels errors.
 func ParseBytes(data []byte, name string, overrides []string, cat Catalog) (*Experiment, error) {
-	root, err := config.ParseOrderedMap(data, name)
+	return ParseBytesContext(context.Background(), data, name, overrides, cat)
+}
+
+// ParseBytesContext is ParseBytes that stops with ctx's error when ctx is done.
+func ParseBytesContext(ctx context.Context, data []byte, name string, overrides []string, cat Catalog) (*Experiment, error) {
+	root, err := config.ParseOrderedMapContext(ctx, data, name)
 	if err != nil {
 		return nil, err
 	}
 	for _, arg := range overrides {
-		if err := applyOverride(root, arg); err != nil {
+		if err := applyOverride(ctx, root, arg); err != nil {
 			return nil, err
 		}
 	}
-	p := &parser{name: name, cat: cat, defaults: map[string]config.Map{}}
+	resolveTaskAliases(root, cat)
+	p := &parser{ctx: ctx, name: name, cat: cat, defaults: map[string]config.Map{}}
 	taskNames, optNames := cat.TaskNames(), cat.OptimizerNames()
 	if err := namedDictToList(root, "optimizer", optNames); err != nil {
 		return nil, err
@@ -118,22 +157,34 @@ func ParseBytes(data []byte, name string, overrides []string, cat Catalog) (*Exp
 		root.Delete("evaluation")
 	}
 
-	grid := Expand(root)
+	grid, err := Expand(ctx, root, maxRuns)
+	var tooLarge *GridTooLargeError
+	if errors.As(err, &tooLarge) && tooLarge.Runs == 0 {
+		err, grid = nil, nil // an empty list elsewhere: say that instead
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	if len(grid) == 0 {
 		return nil, emptyGridError(name, root)
 	}
+	values := 0
 	for i, g := range grid {
 		n := i + 1
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("%s: resolving run %d of %d: %w", name, n, len(grid), err)
+		}
+		if values += config.CountValues(g, maxGridValues+1); values > maxGridValues {
+			return nil, fmt.Errorf("%s: the experiment's %d runs hold more than %d settings in all (a long !literal list in every run?); split it into several files or shorten the lists",
+				name, len(grid), maxGridValues)
+		}
 		run := config.ToPlain(g).(config.Map)
 		run["evaluation"] = config.Clone(eval)
 		cfg, err := p.fill(run)
 		if err != nil {
 			return nil, fmt.Errorf("%s: run %d: %w", name, n, err)
 		}
-		def, err := p.fill(config.Map{
-			"task":      config.Map{"name": config.Sub(cfg, "task")["name"]},
-			"optimizer": config.Map{"name": config.Sub(cfg, "optimizer")["name"]},
-		})
+		def, err := p.defaultConfig(config.Sub(cfg, "task")["name"], config.Sub(cfg, "optimizer")["name"])
 		if err != nil {
 			return nil, fmt.Errorf("%s: run %d: default config: %w", name, n, err)
 		}
@@ -178,9 +229,12 @@ func (e *Experiment) checkScheduler(name string) error {
 
 // parser holds the catalog and the parsed default files of one Parse call.
 type parser struct {
+	ctx      context.Context
 	name     string
 	cat      Catalog
 	defaults map[string]config.Map
+	// defConfigs caches defaultConfig by task and optimizer name.
+	defConfigs map[[2]string]config.Map
 }
 
 // defaultMap parses (once) and returns a copy of a default file.
@@ -199,9 +253,28 @@ func (p *parser) defaultMap(key, label string, load func() ([]byte, error)) (con
 	return config.Clone(m).(config.Map), nil
 }
 
+// defaultConfig is the default config of a task and optimizer pair ({task: {name},
+// optimizer: {name}} through the defaults), computed once per pair and copied for each run.
+func (p *parser) defaultConfig(task, opt any) (config.Map, error) {
+	key := [2]string{config.PyStr(task), config.PyStr(opt)}
+	def, ok := p.defConfigs[key]
+	if !ok {
+		var err error
+		def, err = p.fill(config.Map{"task": config.Map{"name": task}, "optimizer": config.Map{"name": opt}})
+		if err != nil {
+			return nil, err
+		}
+		if p.defConfigs == nil {
+			p.defConfigs = map[[2]string]config.Map{}
+		}
+		p.defConfigs[key] = def
+	}
+	return config.Clone(def).(config.Map), nil
+}
+
 // fill merges the defaults beneath a run: task, optimizer, lr scheduler, engine, evaluation.
 // A task or optimizer given as a bare name becomes {name: ...} first, so task-level optimizer
-// settings apply whatever optimizer is named (FOB loses them for a bare name, spec §8.9).
+// settings apply whatever optimizer is named (FOB loses them for a bare name, docs/fob-behaviour.md §8, defect 9).
 func (p *parser) fill(run config.Map) (config.Map, error) {
 	for _, sec := range []string{"task", "optimizer"} {
 		if s, ok := run[sec].(string); ok {
@@ -276,7 +349,8 @@ func (p *parser) sectionName(run config.Map, sec string, valid []string) (string
 }
 
 // check validates the normalised experiment where positions are still known: top-level
-// sections, task and optimizer names, and every engine key and value (each grid value).
+// sections, task and optimizer names, the keys of the task and evaluation sections, and every
+// engine key and value (each grid value).
 func (p *parser) check(root *config.Ordered) error {
 	for _, k := range root.Keys() {
 		if !contains(Sections, k) {
@@ -291,7 +365,14 @@ func (p *parser) check(root *config.Ordered) error {
 		if !ok {
 			continue
 		}
-		for _, c := range Expand(v) {
+		cands, err := Expand(p.ctx, v, maxRuns)
+		if tl := (*GridTooLargeError)(nil); errors.As(err, &tl) {
+			continue // the whole grid is refused after these checks, with its full count
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", root.Pos(sec.key), sec.key, err)
+		}
+		for _, c := range cands {
 			pos := root.Pos(sec.key)
 			var name any
 			switch x := c.(type) {
@@ -312,14 +393,24 @@ func (p *parser) check(root *config.Ordered) error {
 			}
 		}
 	}
+	if v, ok := root.Get("task"); ok {
+		if err := p.checkTaskKeys(v); err != nil {
+			return err
+		}
+	}
+	if v, ok := root.Get("evaluation"); ok {
+		if err := p.checkEvaluationKeys(v); err != nil {
+			return err
+		}
+	}
 	if v, ok := root.Get("engine"); ok {
-		return checkEngineSection(v, root.Pos("engine"))
+		return p.checkEngineSection(v, root.Pos("engine"))
 	}
 	return nil
 }
 
 // checkEngineSection checks an experiment's engine value (a map, or a list of maps) key by key.
-func checkEngineSection(v any, pos config.Pos) error {
+func (p *parser) checkEngineSection(v any, pos config.Pos) error {
 	switch x := v.(type) {
 	case *config.Ordered:
 		for _, k := range x.Keys() {
@@ -327,7 +418,14 @@ func checkEngineSection(v any, pos config.Pos) error {
 			if !config.KnownEngineKey(k) {
 				return fmt.Errorf("%s: %w", x.Pos(k), config.CheckEngineKey(k, kv))
 			}
-			for _, c := range Expand(kv) {
+			vals, err := Expand(p.ctx, kv, maxRuns)
+			if tl := (*GridTooLargeError)(nil); errors.As(err, &tl) {
+				continue // refused with the whole grid
+			}
+			if err != nil {
+				return fmt.Errorf("%s: engine.%s: %w", x.Pos(k), k, err)
+			}
+			for _, c := range vals {
 				if err := config.CheckEngineKey(k, c); err != nil {
 					return fmt.Errorf("%s: %w", x.Pos(k), err)
 				}
@@ -336,7 +434,7 @@ func checkEngineSection(v any, pos config.Pos) error {
 		return nil
 	case []any:
 		for _, e := range x {
-			if err := checkEngineSection(e, pos); err != nil {
+			if err := p.checkEngineSection(e, pos); err != nil {
 				return err
 			}
 		}
@@ -386,13 +484,16 @@ type overrideStep struct {
 	isIdx bool
 }
 
-// applyOverride applies "a.b[0].c=value" to the raw experiment (spec §1.3): the key path
+// applyOverride applies "a.b[0].c=value" to the raw experiment (docs/fob-behaviour.md §1.3): the key path
 // splits on dots, each part may end in list indices (negative counts from the end), missing
 // map keys are created, and the value, everything after the first "=", is read as YAML.
-func applyOverride(root *config.Ordered, arg string) error {
+func applyOverride(ctx context.Context, root *config.Ordered, arg string) error {
 	keyPath, raw, ok := strings.Cut(arg, "=")
 	if !ok || keyPath == "" {
 		return fmt.Errorf("command-line argument %q: want key=value, e.g. engine.seed=1 or optimizer[0].learning_rate=0.01", arg)
+	}
+	if !utf8.ValidString(keyPath) {
+		return fmt.Errorf("command-line argument %q: the key is not valid UTF-8 text; write it in UTF-8", arg)
 	}
 	var steps []overrideStep
 	for _, part := range strings.Split(keyPath, ".") {
@@ -419,7 +520,7 @@ func applyOverride(root *config.Ordered, arg string) error {
 		}
 	}
 	pos := config.Pos{File: "command line", Arg: arg}
-	value, err := config.DecodeOrdered([]byte(raw), fmt.Sprintf("command-line argument %q", arg))
+	value, err := config.DecodeOrderedContext(ctx, []byte(raw), fmt.Sprintf("command-line argument %q", arg))
 	if err != nil {
 		return err
 	}

@@ -13,9 +13,10 @@ func RegistryCatalog() Catalog { return registryCatalog{} }
 
 type registryCatalog struct{}
 
-func (registryCatalog) TaskNames() []string        { return tasks.Names() }
-func (registryCatalog) OptimizerNames() []string   { return optim.Names() }
-func (registryCatalog) LRSchedulerDefault() []byte { return lrsched.DefaultYAML }
+func (registryCatalog) TaskNames() []string            { return tasks.Names() }
+func (registryCatalog) TaskAliases() map[string]string { return tasks.Aliases() }
+func (registryCatalog) OptimizerNames() []string       { return optim.Names() }
+func (registryCatalog) LRSchedulerDefault() []byte     { return lrsched.DefaultYAML }
 
 func (registryCatalog) TaskDefault(name string) ([]byte, error) {
 	t, err := tasks.Get(name)

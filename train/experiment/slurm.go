@@ -24,7 +24,7 @@ const CommandPlaceholder = "__FOB_COMMAND__"
 const defaultSbatchTime = "84:00:00"
 
 // Slurm submits an experiment's runs to SLURM, as FOB's slurm_array and slurm_jobs schedulers do
-// (spec §2.2, §2.3): it writes experiment.yaml into the run folders, generates one sbatch script
+// (docs/fob-behaviour.md §2.2, §2.3): it writes experiment.yaml into the run folders, generates one sbatch script
 // per job whose command runs fob on one run (single:N), submits it, and submits a plot job that
 // waits for the runs when engine.plot is true.
 type Slurm struct {

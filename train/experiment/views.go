@@ -55,7 +55,7 @@ type SbatchArg struct {
 	Key, Value string
 }
 
-// EngineConfig is the typed engine section of a resolved run (spec §1.6, §1.8).
+// EngineConfig is the typed engine section of a resolved run (docs/fob-behaviour.md §1.6, §1.8).
 type EngineConfig struct {
 	Accelerator string
 	// Backend is the GoMLX backend: engine.backend, else $GOMLX_BACKEND, else "go".
@@ -370,7 +370,7 @@ func orderedSbatchArgs(args config.Map) []SbatchArg {
 	return out
 }
 
-// Task reads the task section of a resolved run config (spec §1.6).
+// Task reads the task section of a resolved run config (docs/fob-behaviour.md §1.6).
 func Task(cfg config.Map) (TaskConfig, error) {
 	m, ok := cfg["task"].(config.Map)
 	if !ok {

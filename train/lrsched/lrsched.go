@@ -1,12 +1,12 @@
 // Package lrsched computes FOB's learning-rate schedules on the host, exactly, in float64
-// (spec §4.1). The trainer asks for every group's learning rate once per optimisation step
+// (docs/fob-behaviour.md §4.1). The trainer asks for every group's learning rate once per optimisation step
 // and feeds the values to the update graph, so a schedule never recompiles a graph.
 //
 // All schedules are multiplicative: the learning rate of a group with multiplier m at step s
 // is learning_rate × m × Factor(s). In particular eta_min scales with the group multiplier
 // (eta_min_factor × the group's initial learning rate), as the lr_scheduler default.yaml
 // documents it ("a factor of the base learning rate") and as wsd already does; FOB's cosine
-// used one absolute eta_min for all groups (spec §8 item 4).
+// used one absolute eta_min for all groups (docs/fob-behaviour.md §8, defect 4).
 package lrsched
 
 import (

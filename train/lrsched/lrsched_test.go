@@ -64,7 +64,7 @@ func TestTorchCurves(t *testing.T) {
 }
 
 // expected builds a curve phase by phase (warmup, then the main schedule) straight from the
-// formulas of spec §4.1, for a run of total units.
+// formulas of docs/fob-behaviour.md §4.1, for a run of total units.
 func expected(total, W, T int, warmupCosine bool, main func(t int) float64) []float64 {
 	var out []float64
 	for s := 0; s < W; s++ {
@@ -122,7 +122,7 @@ func TestClosedForms(t *testing.T) {
 	}
 }
 
-// WSD phases, including empty ones (FOB's SequentialLR failed on those, spec §8 item 2).
+// WSD phases, including empty ones (FOB's SequentialLR failed on those, docs/fob-behaviour.md §8, defect 2).
 func TestWSD(t *testing.T) {
 	const N = 1000
 	lin := func(D int, f float64) func(t int) float64 {
@@ -304,7 +304,7 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// default.yaml carries exactly the keys and defaults of spec §4.1.
+// default.yaml carries exactly the keys and defaults of docs/fob-behaviour.md §4.1.
 func TestDefaultYAML(t *testing.T) {
 	var root config.Map
 	if err := yaml.Unmarshal(DefaultYAML, &root); err != nil {

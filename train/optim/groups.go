@@ -32,7 +32,7 @@ var noDecayWords = []string{"bias", "norm"}
 // noDecayTokens must match a whole token (digits stripped): "ln_1", "bn2", but not "kiln".
 var noDecayTokens = []string{"ln", "bn"}
 
-// IsNoDecay decides whether a parameter is exempt from weight decay (spec §3, adapted to ONNX
+// IsNoDecay decides whether a parameter is exempt from weight decay (docs/fob-behaviour.md §3, adapted to ONNX
 // names): the task's Role wins; otherwise a name token containing bias or norm, or equal to
 // ln/bn (digits ignored: "bn2"), means no decay, and so does a token containing embed unless
 // the parameter is a convolution kernel (rank ≥ 4, e.g. a patch-embedding projection); then

@@ -30,7 +30,7 @@ func ParseDefaults(defaultYAML []byte) (config.Map, error) {
 
 // otherOptimizerKeys lists hyperparameter names of every registered optimizer. A task default
 // may set hyperparameters for its default optimizer (e.g. weight_decay) that then reach any
-// optimizer the user picks (spec §1.1); such keys are ignored rather than rejected.
+// optimizer the user picks (docs/fob-behaviour.md §1.1); such keys are ignored rather than rejected.
 func otherOptimizerKeys() map[string]bool {
 	keys := map[string]bool{}
 	for _, name := range Names() {
@@ -164,7 +164,7 @@ var notPerGroup = map[string]bool{"name": true, "output_dir_name": true, "lr_sch
 	"max_steps": true, "max_epochs": true, "learning_rate": true}
 
 // Group returns a view whose values are overridden by the group's Options (per-group
-// keyword overrides, spec §3). Errors go to the same list.
+// keyword overrides, docs/fob-behaviour.md §3). Errors go to the same list.
 func (h *Hyper) Group(g Group) *Hyper {
 	v := &Hyper{name: h.name, cfg: config.Map{}, known: h.known, errs: h.errs}
 	for k, x := range h.cfg {

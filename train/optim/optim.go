@@ -22,7 +22,7 @@ type Param struct {
 }
 
 // Group is a parameter group: its multipliers are applied by the optimizer to the configured
-// learning rate and weight decay (spec §3).
+// learning rate and weight decay (docs/fob-behaviour.md §3).
 type Group struct {
 	Name string
 	// LRMultiplier scales the learning rate (1 when unset).
