@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"testing"
 
@@ -510,7 +511,7 @@ func reverseBatch(r *rand.Rand, batch, srcLen, vocab int) tasks.Batch {
 			lab[j] = -100
 		}
 		for j := 0; j < n; j++ {
-			lab[j] = row[revIdx(n, j)]
+			lab[j] = row[n-1-j]
 		}
 		lab[n] = 1
 		d := dec[i*srcLen : (i+1)*srcLen]
@@ -529,24 +530,20 @@ func reverseBatch(r *rand.Rand, batch, srcLen, vocab int) tasks.Batch {
 func TestT5Trains(t *testing.T) {
 	m := models.T5{VocabSize: 12, DModel: 32, DKV: 8, DFF: 64, NumHeads: 4, NumLayers: 2, NumDecoderLayers: 2,
 		RelativeAttentionNumBuckets: 8, RelativeAttentionMaxDistance: 16, DropoutRate: 0.1, LayerNormEpsilon: 1e-6}
-	var lr float64 = 1e-2
-	steps := 100
-	fmt.Sscan(os.Getenv("T5LR"), &lr)
-	fmt.Sscan(os.Getenv("T5STEPS"), &steps)
-	fmt.Sscan(os.Getenv("T5DROP"), &m.DropoutRate)
+	const steps, srcLen = 120, 6
 	p, err := m.Build("t5", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	st, model, lrs, gc := traintest.Stepper(t, seq2seqTask{}, p, 1, config.Map{"name": "adamw_baseline",
-		"learning_rate": lr, "weight_decay": 0.01, "max_steps": steps, "max_epochs": 1})
-	if len(model.Sites) == 0 && m.DropoutRate > 0 {
+		"learning_rate": 1e-2, "weight_decay": 0.01, "max_steps": steps, "max_epochs": 1})
+	if len(model.Sites) == 0 {
 		t.Fatal("the training graph has no dropout sites")
 	}
 	r := rand.New(rand.NewPCG(1, 2))
 	var losses []float64
 	for s := 1; s <= steps; s++ {
-		res, err := st.Step(reverseBatch(r, 32, 6, m.VocabSize), s, lrs)
+		res, err := st.Step(reverseBatch(r, 32, srcLen, m.VocabSize), s, lrs)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -559,20 +556,17 @@ func TestT5Trains(t *testing.T) {
 		}
 		return s / float64(len(v))
 	}
-	for i := 0; i < steps; i += steps / 10 {
-		t.Logf("step %d loss %.3f", i+1, losses[i])
-	}
-	first, last := mean(losses[:5]), mean(losses[steps-5:])
-	t.Logf("loss: first 5 steps %.3f, last 5 %.3f (%d steps, %d dropout sites)", first, last, steps, len(model.Sites))
-	if !(last < 0.5*first) {
-		t.Errorf("loss fell from %.3f to %.3f only; want below half", first, last)
+	last := mean(losses[steps-10:])
+	t.Logf("training loss: step 1 %.3f, last 10 steps %.3f (%d steps, %d dropout sites)", losses[0], last, steps, len(model.Sites))
+	if !(last < 0.6*losses[0]) {
+		t.Errorf("training loss fell from %.3f to %.3f only; want below 60%%", losses[0], last)
 	}
 
 	exported, err := model.Export(gc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := reverseBatch(r, 64, 6, m.VocabSize)
+	b := reverseBatch(r, 64, srcLen, m.VocabSize)
 	a1 := runORT(t, exported, b.Inputs, "logits")
 	a2 := runORT(t, exported, b.Inputs, "logits")
 	if d := maxAbsDiff(t, "two onnxruntime runs", a1.F32, a2.F32); d != 0 {
@@ -585,7 +579,18 @@ func TestT5Trains(t *testing.T) {
 	if d := maxAbsDiff(t, "GoMLX vs onnxruntime after training", fwd["logits"].F32, a1.F32); d > 1e-4 {
 		t.Errorf("after training, GoMLX's inference pass and the exported model differ by %g (want <= 1e-4)", d)
 	}
-	t.Logf("eval loss %.3f", crossEntropy(a1, b.Targets["labels"]))
+	// A model blind to the source can do no better than guessing the n random tokens of a
+	// target (n + 1 tokens with </s>, n uniform in 2..srcLen−1): ln(vocab−2)·Σn/Σ(n+1) per token.
+	tokens, all := 0, 0
+	for n := 2; n < srcLen; n++ {
+		tokens, all = tokens+n, all+n+1
+	}
+	blind := math.Log(float64(m.VocabSize-2)) * float64(tokens) / float64(all)
+	ce := crossEntropy(a1, b.Targets["labels"])
+	t.Logf("exported model, onnxruntime: loss %.3f on a fresh batch (source-blind bound %.3f)", ce, blind)
+	if !(ce < blind-0.2) {
+		t.Errorf("the trained model's loss %.3f is not clearly below the source-blind bound %.3f", ce, blind)
+	}
 }
 
 // crossEntropy is the mean cross-entropy of logits [batch, len, vocab] against labels, -100
@@ -612,9 +617,47 @@ func crossEntropy(logits, labels tensor.Tensor) float64 {
 	return sum / float64(n)
 }
 
-func revIdx(n, j int) int {
-	if os.Getenv("T5COPY") != "" {
-		return j
+// BenchmarkT5SmallTrainStep times one optimisation step of t5-small (forward with dropout,
+// cross-entropy over the logits, backward, AdamW) at batch 8 with source and target length 64,
+// on the default backend; scripts/bench-tasks.sh puts it next to PyTorch.
+//
+//	go test -run '^$' -bench T5SmallTrainStep -benchtime 5x ./models/
+func BenchmarkT5SmallTrainStep(b *testing.B) {
+	const batch, length = 8, 64
+	m := models.T5Small()
+	p, err := m.Build("t5", 1)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return n - 1 - j
+	st, _, lrs, _ := traintest.Stepper(b, seq2seqTask{}, p, 1, config.Map{"name": "adamw_baseline",
+		"learning_rate": 1e-3, "weight_decay": 0.1, "max_steps": 1000, "max_epochs": 1})
+	r := rand.New(rand.NewPCG(1, 3))
+	tokens := func() tensor.Tensor {
+		v := make([]int64, batch*length)
+		for i := range v {
+			v[i] = 2 + r.Int64N(int64(m.VocabSize-2))
+		}
+		return tensor.I64s(v, batch, length)
+	}
+	ones := make([]int64, batch*length)
+	for i := range ones {
+		ones[i] = 1
+	}
+	bt := tasks.Batch{Inputs: map[string]tensor.Tensor{"input_ids": tokens(), "attention_mask": tensor.I64s(ones, batch, length),
+		"decoder_input_ids": tokens()}, Targets: map[string]tensor.Tensor{"labels": tokens()}, Size: batch}
+	if _, err := st.Step(bt, 1, lrs); err != nil { // compile outside the timing
+		b.Fatal(err)
+	}
+	if f := os.Getenv("T5PROF"); f != "" {
+		pf, _ := os.Create(f)
+		pprof.StartCPUProfile(pf)
+		defer pprof.StopCPUProfile()
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := st.Step(bt, i+2, lrs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/step")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -136,6 +137,10 @@ func runConformanceCase(dir string, backend backends.Backend) conformanceResult 
 		}
 	}
 
+	m, err = withStaticInputs(m, inNames, dir)
+	if err != nil {
+		return failed(kindType, "%v", err)
+	}
 	low, _, err := ForImport(m, ImportOptions{})
 	if err != nil {
 		if strings.Contains(err.Error(), "is not supported for training") {
@@ -145,6 +150,9 @@ func runConformanceCase(dir string, backend backends.Backend) conformanceResult 
 	}
 	got, built, err := runLowered(low, inputs, backend)
 	if err != nil {
+		if strings.Contains(err.Error(), "unsupported/unknown ONNX data type") {
+			return failed(kindDType, "onnx-gomlx: %v", err)
+		}
 		if !built {
 			return failed(kindImport, "%v", err)
 		}
@@ -162,6 +170,63 @@ func runConformanceCase(dir string, backend backends.Backend) conformanceResult 
 	return conformanceResult{}
 }
 
+// staticPositions are the node inputs that onnx-gomlx (and fob's lowering) need as constants:
+// shapes, axes, pads, slice bounds and the like. Exporters write them as Constant nodes or
+// initializers; the node tests feed many of them as graph inputs.
+var staticPositions = map[string][]int{
+	"Reshape": {1}, "Expand": {1}, "Tile": {1}, "Unsqueeze": {1}, "Squeeze": {1}, "ConstantOfShape": {0},
+	"Range": {0, 1, 2}, "CumSum": {1}, "Trilu": {1}, "Split": {1}, "Pad": {1, 2, 3}, "Slice": {1, 2, 3, 4},
+	"ReduceSum": {1}, "ReduceMean": {1}, "ReduceMax": {1}, "ReduceMin": {1}, "ReduceProd": {1},
+	"ReduceL1": {1}, "ReduceL2": {1}, "ReduceLogSum": {1}, "ReduceLogSumExp": {1}, "ReduceSumSquare": {1},
+	"TopK": {1}, "OneHot": {1}, "Resize": {1, 2, 3}, "Upsample": {1}, "Dropout": {1, 2},
+}
+
+// withStaticInputs returns m with each graph input that some node reads at a static position
+// (see staticPositions) replaced by a Constant node holding the test's value for it, as an
+// exporter would write it.
+func withStaticInputs(m *onnxpb.ModelProto, inNames []string, dir string) (*onnxpb.ModelProto, error) {
+	static := map[string]bool{}
+	for _, n := range m.GetGraph().GetNode() {
+		for _, k := range staticPositions[n.GetOpType()] {
+			if k < len(n.GetInput()) {
+				static[n.GetInput()[k]] = true
+			}
+		}
+	}
+	var consts []*onnxpb.NodeProto
+	for k, name := range inNames {
+		if !static[name] {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "test_data_set_0", fmt.Sprintf("input_%d.pb", k)))
+		if err != nil {
+			return nil, err
+		}
+		tp := &onnxpb.TensorProto{}
+		if err := proto.Unmarshal(b, tp); err != nil {
+			return nil, fmt.Errorf("input %q: %w", name, err)
+		}
+		tp.Name = nil
+		consts = append(consts, &onnxpb.NodeProto{Name: proto.String("static." + name), OpType: proto.String("Constant"),
+			Output: []string{name}, Attribute: []*onnxpb.AttributeProto{{Name: proto.String("value"),
+				Type: onnxpb.AttributeProto_TENSOR.Enum(), T: tp}}})
+	}
+	if len(consts) == 0 {
+		return m, nil
+	}
+	c := proto.Clone(m).(*onnxpb.ModelProto)
+	g := c.Graph
+	var inputs []*onnxpb.ValueInfoProto
+	for _, vi := range g.Input {
+		if !static[vi.GetName()] {
+			inputs = append(inputs, vi)
+		}
+	}
+	g.Input = inputs
+	g.Node = append(consts, g.Node...)
+	return c, nil
+}
+
 // runLowered imports the lowered model with onnx-gomlx and runs it; built reports whether the
 // GoMLX graph was built (so an error is a run-time one).
 func runLowered(low *onnxpb.ModelProto, inputs map[string]*tensors.Tensor, backend backends.Backend) (out []numbers, built bool, err error) {
@@ -170,6 +235,10 @@ func runLowered(low *onnxpb.ModelProto, inputs map[string]*tensors.Tensor, backe
 			err = fmt.Errorf("panic: %v", r)
 		}
 	}()
+	return runLoweredNoRecover(low, inputs, backend)
+}
+
+func runLoweredNoRecover(low *onnxpb.ModelProto, inputs map[string]*tensors.Tensor, backend backends.Backend) (out []numbers, built bool, err error) {
 	b, err := Marshal(low)
 	if err != nil {
 		return nil, false, err
@@ -419,14 +488,33 @@ func writeConformanceList(t *testing.T, names []string, results, expected map[st
 	t.Logf("wrote %s", conformanceList)
 }
 
-// shortReason condenses an error into one line for the list.
+// shortReason condenses an error into a one-line reason for the list.
 func shortReason(r conformanceResult) string {
 	s := strings.Join(strings.Fields(r.detail), " ")
 	if i := strings.Index(s, "; supported: "); i >= 0 {
 		s = s[:i]
+	}
+	switch r.kind {
+	case kindOp:
+		// "onnx: op X (node N) is not supported for training<why>[; op Y ...]"
+		if m := opReason.FindStringSubmatch(s); m != nil {
+			if m[2] == "" {
+				return m[1] + ": in neither onnx-gomlx v0.3.4 nor fob's lowering"
+			}
+			return m[1] + m[2]
+		}
+	case kindType:
+		return "non-tensor values (" + s + "); onnx-gomlx imports tensors only"
+	case kindImport, kindRun:
+		if strings.Contains(s, "reflect: slice index out of range") || strings.Contains(s, "index out of range [0] with length 0") {
+			return "zero-size tensor, which GoMLX cannot hold (" + s + ")"
+		}
+		s = "onnx-gomlx: " + s
 	}
 	if len(s) > 200 {
 		s = s[:200] + "..."
 	}
 	return s
 }
+
+var opReason = regexp.MustCompile(`op (\S+) \(node [^)]*\) is not supported for training([^;]*)`)

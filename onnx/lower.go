@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -54,10 +55,17 @@ func init() {
 // minInputs guards the rewrites below against malformed nodes.
 var minInputs = map[string]int{"Identity": 1, "Dropout": 1, "Sigmoid": 1, "Softplus": 1, "LeakyRelu": 1,
 	"Elu": 1, "Reciprocal": 1, "Gelu": 1, "LogSoftmax": 1, "Softmax": 1, "ReduceSum": 1, "Gemm": 2,
-	"Conv": 2, "MaxPool": 1, "AveragePool": 1, "ScatterElements": 3}
+	"Conv": 2, "MaxPool": 1, "AveragePool": 1, "ScatterElements": 3, "Gather": 2, "GatherElements": 2,
+	"GlobalAveragePool": 1, "Slice": 1, "Clip": 1, "CumSum": 2, "Shape": 1, "LSTM": 3, "LayerNormalization": 2}
 
 // loweredOps are the ops ForImport rewrites into gomlxOps.
 var loweredOps = strings.Fields("Dropout Sigmoid LogSoftmax Reciprocal LeakyRelu Elu Gelu Softplus ReduceSum ScatterElements")
+
+// rewritten are the gomlxOps ForImport rewrites (or may rewrite) because onnx-gomlx gets some
+// of their cases wrong.
+var rewritten = map[string]bool{"Identity": true, "Softmax": true, "Gemm": true, "Gather": true,
+	"GatherElements": true, "GlobalAveragePool": true, "Slice": true, "Clip": true, "CumSum": true,
+	"Shape": true, "LayerNormalization": true}
 
 func supportedList() string {
 	all := append([]string{}, loweredOps...)
@@ -79,6 +87,15 @@ func supportedList() string {
 //   - Conv, MaxPool and AveragePool get explicit strides, pads (and Conv dilations,
 //     kernel_shape) since onnx-gomlx's defaults differ from ONNX's or crash.
 //   - Softmax/LogSoftmax of opsets < 13 (which flatten to 2-D) are wrapped in Flatten/Reshape.
+//   - Cases onnx-gomlx computes wrongly, found with ONNX's node conformance tests
+//     (TestConformance): Gather/GatherElements indices made non-negative (onnx-gomlx does not
+//     count negative ones from the end); GlobalAveragePool as ReduceMean keeping the spatial
+//     axes (onnx-gomlx drops them); Slice with negative steps as Gather of the constant
+//     indices; Clip with attributes (opset < 11) or omitted min/max as Max/Min; CumSum with
+//     exclusive=1 as the inclusive sum minus x (simplego crashes on a size-1 axis); Shape with
+//     start/end clamped to the rank, as ONNX specifies; LSTM without its bias input gets the
+//     zero bias ONNX defines (onnx-gomlx needs one); LayerNormalization whose Mean or
+//     InvStdDev output is used, from ReduceMean/Sub/Mul/Sqrt/Div (onnx-gomlx computes only Y).
 //   - Initializers listed as graph inputs stop being inputs; value_info is dropped; initializers
 //     only the removed nodes read are dropped; outputs without a declared shape get the inferred
 //     one (onnx-gomlx needs one).
@@ -147,12 +164,10 @@ func newLowerer(m *onnxpb.ModelProto, opt ImportOptions) *lowerer {
 			l.opset = o.GetVersion()
 		}
 	}
+	l.consts = graphConsts(l.g)
 	for _, t := range l.g.GetInitializer() {
 		l.used[t.GetName()] = true
 		l.inits[t.GetName()] = true
-		if v, err := TensorOf(t); err == nil && t.GetName() != "" {
-			l.consts[t.GetName()] = v
-		}
 	}
 	for _, vi := range l.g.GetInput() {
 		l.used[vi.GetName()] = true
@@ -167,11 +182,6 @@ func newLowerer(m *onnxpb.ModelProto, opt ImportOptions) *lowerer {
 		}
 		for _, o := range n.GetOutput() {
 			l.producer[o] = n
-		}
-		if n.GetOpType() == "Constant" && len(n.GetOutput()) == 1 {
-			if t, err := constantValue(n); err == nil {
-				l.consts[n.GetOutput()[0]] = t
-			}
 		}
 	}
 	l.shapes = inferShapes(l.g, l.consts, l.opset)
@@ -252,15 +262,24 @@ func (l *lowerer) keep(n *onnxpb.NodeProto) { l.nodes = append(l.nodes, n) }
 
 func (l *lowerer) lower(n *onnxpb.NodeProto) {
 	l.base = nodeLabel(n)
-	if len(n.GetOutput()) > 0 && n.GetOutput()[0] != "" {
-		l.base = n.GetOutput()[0]
+	for _, o := range n.GetOutput() {
+		if o != "" {
+			l.base = o
+			break
+		}
 	}
 	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
 		l.notSupported(n, " (custom domain)")
 		return
 	}
-	if len(n.GetOutput()) == 0 || n.GetOutput()[0] == "" {
+	if !slices.ContainsFunc(n.GetOutput(), func(o string) bool { return o != "" }) {
 		l.fail(n, "the node has no output")
+		return
+	}
+	// RNN/GRU/LSTM may omit their first output (Y) and use only Y_h; every op rewritten here
+	// needs its first.
+	if n.GetOutput()[0] == "" && (rewritten[n.GetOpType()] || slices.Contains(loweredOps, n.GetOpType())) {
+		l.fail(n, "its first output has no name")
 		return
 	}
 	if need := minInputs[n.GetOpType()]; len(n.GetInput()) < need || (need > 0 && n.GetInput()[0] == "") {
@@ -338,6 +357,22 @@ func (l *lowerer) lower(n *onnxpb.NodeProto) {
 		l.scatterElements(n)
 	case "Conv", "MaxPool", "AveragePool":
 		l.convPool(n)
+	case "Gather", "GatherElements":
+		l.gather(n)
+	case "GlobalAveragePool":
+		l.globalAveragePool(n)
+	case "Slice":
+		l.slice(n)
+	case "Clip":
+		l.clip(n)
+	case "CumSum":
+		l.cumSum(n)
+	case "Shape":
+		l.shapeOp(n)
+	case "LSTM":
+		l.lstm(n)
+	case "LayerNormalization":
+		l.layerNorm(n)
 	case "BatchNormalization":
 		if attrInt(n, "training_mode", 0) != 0 {
 			l.notSupported(n, " with training_mode=1 (batch statistics); export the model in eval mode "+
@@ -346,14 +381,17 @@ func (l *lowerer) lower(n *onnxpb.NodeProto) {
 		}
 		l.keep(n)
 	case "Constant":
-		if _, err := constantValue(n); err != nil {
+		if a := findAttr(n, "value"); a != nil && a.GetT() != nil {
+			l.keep(n) // any element type: onnx-gomlx decodes it
+			return
+		}
+		t, err := constantValue(n)
+		if err != nil {
 			l.fail(n, "%v", err)
 			return
 		}
-		if findAttr(n, "value") == nil { // value_float & co: onnx-gomlx reads only "value"
-			t, _ := constantValue(n)
-			n.Attribute = []*onnxpb.AttributeProto{AttrTensor("value", t)}
-		}
+		// value_float & co: onnx-gomlx reads only "value".
+		n.Attribute = []*onnxpb.AttributeProto{AttrTensor("value", t)}
 		l.keep(n)
 	default:
 		if !gomlxOps[n.GetOpType()] {
@@ -380,6 +418,24 @@ func (l *lowerer) checkSubgraphs(n *onnxpb.NodeProto) {
 			}
 		}
 	}
+}
+
+// graphConsts returns the values of g's float32/int64 initializers and Constant nodes by name.
+func graphConsts(g *onnxpb.GraphProto) map[string]tensor.Tensor {
+	consts := map[string]tensor.Tensor{}
+	for _, t := range g.GetInitializer() {
+		if v, err := TensorOf(t); err == nil && t.GetName() != "" {
+			consts[t.GetName()] = v
+		}
+	}
+	for _, n := range g.GetNode() {
+		if n.GetOpType() == "Constant" && normDomain(n.GetDomain()) == "" && len(n.GetOutput()) == 1 {
+			if t, err := constantValue(n); err == nil {
+				consts[n.GetOutput()[0]] = t
+			}
+		}
+	}
+	return consts
 }
 
 // constantValue decodes a Constant node's value (value or value_float(s)/value_int(s)).
@@ -479,9 +535,10 @@ func (l *lowerer) consumed(name string) bool {
 }
 
 // softmaxFamily emits LogSoftmax (log=true) or an opset<13 Softmax.
-// LogSoftmax(x) = x - LSE with LSE = sum_k p_k (x_k - log p_k) / sum_k p_k, p = Softmax(x): an
-// identity (x_k - log p_k = LSE for every k) that needs no ReduceMax or ReduceSum (both missing
-// in onnx-gomlx) and inherits Softmax's stability; the ratio of means is the ratio of sums. The
+// LogSoftmax(x) = z - LSE(z) with z = x - mean(x) (LogSoftmax ignores shifts) and
+// LSE(z) = sum_k p_k (z_k - log p_k) / sum_k p_k, p = Softmax(z): an identity
+// (z_k - log p_k = LSE(z) for every k) that needs no ReduceMax or ReduceSum (both missing in
+// onnx-gomlx) and inherits Softmax's stability; the ratio of means is the ratio of sums. The
 // 1e-30 inside the log only matters where p_k underflows, and there p_k weighs it away.
 func (l *lowerer) softmaxFamily(n *onnxpb.NodeProto, log bool) {
 	x, y := n.GetInput()[0], n.GetOutput()[0]
@@ -492,6 +549,11 @@ func (l *lowerer) softmaxFamily(n *onnxpb.NodeProto, log bool) {
 		axis = attrInt(n, "axis", 1)
 		src = l.emit("Flatten", []string{x}, AttrInt("axis", axis))
 		axis = 1
+	}
+	if log {
+		// Centre on the mean first: x_k - log p_k loses the digits of LSE when |x| is large
+		// (logits near 1e4 lose 1e-3), the centred values keep them; the shift cancels exactly.
+		src = l.emit("Sub", []string{src, l.reduceMean(src, []int64{axis}, true)})
 	}
 	p := l.emit("Softmax", []string{src}, AttrInt("axis", axis))
 	out := p
@@ -640,7 +702,8 @@ func (l *lowerer) scatterElements(n *onnxpb.NodeProto) {
 		if int64(d) == axis {
 			c = idx(indices)
 		} else {
-			c = l.emit("CumSum", []string{ones, l.intScalar(int64(d))}, AttrInt("exclusive", 1))
+			// The exclusive count, as the inclusive one minus 1 (see cumSum).
+			c = l.emit("Sub", []string{l.emit("CumSum", []string{ones, l.intScalar(int64(d))}), ones})
 		}
 		if l.opset >= 13 {
 			coords[d] = l.emit("Unsqueeze", []string{c, last})
@@ -938,4 +1001,327 @@ func allOnes(v []int64) bool {
 		}
 	}
 	return true
+}
+
+// gather makes the indices of Gather and GatherElements non-negative (idx + size(data, axis)
+// where idx < 0, as ONNX specifies; onnx-gomlx reads negative indices as out of range). Constant
+// indices that are all non-negative are kept as they are.
+func (l *lowerer) gather(n *onnxpb.NodeProto) {
+	data, indices := n.GetInput()[0], n.GetInput()[1]
+	if t, ok := l.consts[indices]; ok && t.I64 != nil && !slices.ContainsFunc(t.I64, func(v int64) bool { return v < 0 }) {
+		l.keep(n)
+		return
+	}
+	axis := attrInt(n, "axis", 0)
+	if axis < 0 {
+		ds := l.shapes.shapes[data]
+		if !ds.known() {
+			l.fail(n, "cannot infer the rank of data %q to resolve axis %d; add a value_info entry for it or use a non-negative axis", data, axis)
+			return
+		}
+		axis += int64(len(ds))
+	}
+	if axis < 0 {
+		l.fail(n, "axis %d is out of range for data %q", attrInt(n, "axis", 0), data)
+		return
+	}
+	zero := l.intScalar(0)
+	size := l.emit("Gather", []string{l.emit("Shape", []string{data}), l.intScalar(axis)}, AttrInt("axis", 0))
+	idx := l.emit("Cast", []string{indices}, AttrInt("to", int64(onnxpb.TensorProto_INT64)))
+	idx = l.emit("Where", []string{l.emit("Less", []string{idx, zero}), l.emit("Add", []string{idx, size}), idx})
+	c := proto.Clone(n).(*onnxpb.NodeProto)
+	c.Input[1] = idx
+	l.keep(c)
+}
+
+// globalAveragePool lowers GlobalAveragePool to ReduceMean over the spatial axes with keepdims,
+// giving ONNX's [N, C, 1, ...] (onnx-gomlx returns [N, C]).
+func (l *lowerer) globalAveragePool(n *onnxpb.NodeProto) {
+	x, y := n.GetInput()[0], n.GetOutput()[0]
+	s := l.shapes.shapes[x]
+	if !s.known() {
+		l.fail(n, "cannot infer the rank of its input %q; add a value_info entry for it", x)
+		return
+	}
+	if len(s) < 2 {
+		l.fail(n, "input %q has rank %d; GlobalAveragePool needs [N, C, spatial...]", x, len(s))
+		return
+	}
+	if len(s) == 2 { // no spatial axes: the mean over nothing
+		l.alias[y] = x
+		return
+	}
+	var axes []int64
+	for a := 2; a < len(s); a++ {
+		axes = append(axes, int64(a))
+	}
+	l.reduceMean(x, axes, true)
+	l.nodes[len(l.nodes)-1].Output[0] = y
+}
+
+// slice rewrites Slice with negative steps (opset >= 10), which GoMLX's Slice cannot stride:
+// the axes with positive steps stay a Slice, each axis with a negative step becomes a Gather of
+// the constant indices start, start+step, ... (clamped as ONNX specifies). starts, ends, axes
+// and steps must be constants, and the size of each reversed axis known.
+func (l *lowerer) slice(n *onnxpb.NodeProto) {
+	in := n.GetInput()
+	if l.opset < 10 || len(in) < 5 || in[4] == "" {
+		l.keep(n)
+		return
+	}
+	steps, ok := l.consts[in[4]]
+	if !ok || steps.I64 == nil || !slices.ContainsFunc(steps.I64, func(v int64) bool { return v < 0 }) {
+		l.keep(n) // no negative step (or steps onnx-gomlx will have to materialize itself)
+		return
+	}
+	x, y := in[0], n.GetOutput()[0]
+	starts, ok1 := l.consts[in[1]]
+	ends, ok2 := l.consts[in[2]]
+	if !ok1 || !ok2 || starts.I64 == nil || ends.I64 == nil {
+		l.notSupported(n, " with negative steps and starts/ends that are not int64 constants")
+		return
+	}
+	s := l.shapes.shapes[x]
+	if !s.known() {
+		l.fail(n, "cannot infer the rank of data %q for its negative steps; add a value_info entry for it", x)
+		return
+	}
+	rank := int64(len(s))
+	var axes []int64
+	if len(in) > 3 && in[3] != "" {
+		a, ok := l.consts[in[3]]
+		if !ok || a.I64 == nil {
+			l.notSupported(n, " with negative steps and axes that are not an int64 constant")
+			return
+		}
+		axes = a.I64
+	} else {
+		for a := int64(0); a < int64(len(starts.I64)); a++ {
+			axes = append(axes, a)
+		}
+	}
+	if len(starts.I64) != len(axes) || len(ends.I64) != len(axes) || len(steps.I64) != len(axes) {
+		l.fail(n, "starts %v, ends %v, axes %v and steps %v differ in length", starts.I64, ends.I64, axes, steps.I64)
+		return
+	}
+	var pos [4][]int64 // starts, ends, axes, steps of the positive-step axes
+	type reversed struct {
+		axis    int64
+		indices []int64
+	}
+	var negs []reversed
+	for i, a := range axes {
+		if a < 0 {
+			a += rank
+		}
+		if a < 0 || a >= rank {
+			l.fail(n, "axis %d is out of range for data of rank %d", axes[i], rank)
+			return
+		}
+		st := steps.I64[i]
+		switch {
+		case st == 0:
+			l.fail(n, "step 0 for axis %d", axes[i])
+			return
+		case st > 0:
+			pos[0], pos[1] = append(pos[0], starts.I64[i]), append(pos[1], ends.I64[i])
+			pos[2], pos[3] = append(pos[2], a), append(pos[3], st)
+			continue
+		}
+		d := s[a]
+		if !d.isFixed() {
+			l.notSupported(n, fmt.Sprintf(" with a negative step along axis %d, whose size is not known before run time", a))
+			return
+		}
+		negs = append(negs, reversed{a, reverseIndices(starts.I64[i], ends.I64[i], st, d.v)})
+	}
+	cur := x
+	if len(pos[2]) > 0 {
+		cur = l.emit("Slice", []string{x, l.ints(pos[0]...), l.ints(pos[1]...), l.ints(pos[2]...), l.ints(pos[3]...)})
+	}
+	for _, r := range negs {
+		if len(r.indices) == 0 {
+			l.notSupported(n, fmt.Sprintf(" selecting nothing along axis %d (GoMLX has no empty tensors)", r.axis))
+			return
+		}
+		cur = l.emit("Gather", []string{cur, l.ints(r.indices...)}, AttrInt("axis", r.axis))
+	}
+	l.nodes[len(l.nodes)-1].Output[0] = y
+}
+
+// reverseIndices lists the indices a Slice with negative step visits along an axis of size
+// dim: start clamped to [0, dim-1] and end to [-1, dim-1] after negative values count from the
+// end, as ONNX specifies.
+func reverseIndices(start, end, step, dim int64) []int64 {
+	if start < 0 {
+		start += dim
+	}
+	if end < 0 {
+		end += dim
+	}
+	start = max(0, min(start, dim-1))
+	end = max(-1, min(end, dim-1))
+	var idx []int64
+	for i := start; i > end; i += step {
+		idx = append(idx, i)
+	}
+	return idx
+}
+
+// clip lowers the Clip forms onnx-gomlx gets wrong: min/max attributes (opset < 11), which it
+// ignores, and an omitted min (input ""), which it cannot read. The rest is kept.
+func (l *lowerer) clip(n *onnxpb.NodeProto) {
+	in := n.GetInput()
+	x, y := in[0], n.GetOutput()[0]
+	var lo, hi string
+	if l.opset < 11 {
+		if findAttr(n, "min") != nil {
+			lo = l.scalar(attrFloat(n, "min", 0))
+		}
+		if findAttr(n, "max") != nil {
+			hi = l.scalar(attrFloat(n, "max", 0))
+		}
+	} else {
+		if len(in) > 1 {
+			lo = in[1]
+		}
+		if len(in) > 2 {
+			hi = in[2]
+		}
+		if !slices.Contains(in[1:], "") {
+			l.keep(n) // Clip(x), Clip(x, min), Clip(x, min, max): onnx-gomlx reads them right
+			return
+		}
+	}
+	out := x
+	if lo != "" {
+		out = l.emit("Max", []string{out, lo})
+	}
+	if hi != "" {
+		out = l.emit("Min", []string{out, hi})
+	}
+	if out == x {
+		l.alias[y] = x
+		return
+	}
+	l.nodes[len(l.nodes)-1].Output[0] = y
+}
+
+// cumSum lowers CumSum with exclusive=1 to the inclusive sum minus x: simplego builds the
+// exclusive form with an empty piece along a size-1 axis and crashes on it.
+func (l *lowerer) cumSum(n *onnxpb.NodeProto) {
+	if attrInt(n, "exclusive", 0) == 0 {
+		l.keep(n)
+		return
+	}
+	x, y := n.GetInput()[0], n.GetOutput()[0]
+	var attrs []*onnxpb.AttributeProto
+	for _, a := range n.GetAttribute() {
+		if a.GetName() != "exclusive" {
+			attrs = append(attrs, a)
+		}
+	}
+	sum := l.emit("CumSum", []string{x, n.GetInput()[1]}, attrs...)
+	l.emitTo("Sub", []string{sum, x}, y)
+}
+
+// shapeOp clamps Shape's start and end to [0, rank] as ONNX specifies (onnx-gomlx slices
+// without clamping, and reads end=0 as "to the end").
+func (l *lowerer) shapeOp(n *onnxpb.NodeProto) {
+	if findAttr(n, "start") == nil && findAttr(n, "end") == nil {
+		l.keep(n)
+		return
+	}
+	s := l.shapes.shapes[n.GetInput()[0]]
+	if !s.known() {
+		l.keep(n)
+		return
+	}
+	r := int64(len(s))
+	clamp := func(v int64) int64 {
+		if v < 0 {
+			v += r
+		}
+		return max(0, min(v, r))
+	}
+	start, end := clamp(attrInt(n, "start", 0)), clamp(attrInt(n, "end", r))
+	if end <= start {
+		start, end = r, r // empty; end = 0 would mean "to the end" to onnx-gomlx
+	}
+	var attrs []*onnxpb.AttributeProto
+	for _, a := range n.GetAttribute() {
+		if a.GetName() != "start" && a.GetName() != "end" {
+			attrs = append(attrs, a)
+		}
+	}
+	c := proto.Clone(n).(*onnxpb.NodeProto)
+	c.Attribute = append(attrs, AttrInt("start", start), AttrInt("end", end))
+	l.keep(c)
+}
+
+// lstm gives an LSTM without its optional bias input B the zero bias ONNX defines
+// ([num_directions, 8*hidden_size]); onnx-gomlx fails without one.
+func (l *lowerer) lstm(n *onnxpb.NodeProto) {
+	if len(n.GetInput()) > 3 && n.GetInput()[3] != "" {
+		l.keep(n)
+		return
+	}
+	hidden := attrInt(n, "hidden_size", 0)
+	if hidden <= 0 || hidden > 1<<20 {
+		l.fail(n, "hidden_size %d is missing or invalid", hidden)
+		return
+	}
+	dirs := int64(1)
+	if attrString(n, "direction", "forward") == "bidirectional" {
+		dirs = 2
+	}
+	b := l.emit("Constant", nil, AttrTensor("value", tensor.F32s(make([]float32, dirs*8*hidden), int(dirs), int(8*hidden))))
+	c := proto.Clone(n).(*onnxpb.NodeProto)
+	for len(c.Input) < 4 {
+		c.Input = append(c.Input, "")
+	}
+	c.Input[3] = b
+	l.keep(c)
+}
+
+// layerNorm rebuilds LayerNormalization from ReduceMean, Sub, Mul, Add, Sqrt and Div when its
+// optional Mean or InvStdDev output is used (onnx-gomlx computes only Y); otherwise it is kept.
+func (l *lowerer) layerNorm(n *onnxpb.NodeProto) {
+	outs := n.GetOutput()
+	if !slices.ContainsFunc(outs[1:], func(o string) bool { return o != "" && l.consumed(o) }) {
+		l.keep(n)
+		return
+	}
+	x, scale := n.GetInput()[0], n.GetInput()[1]
+	s := l.shapes.shapes[x]
+	if !s.known() {
+		l.fail(n, "cannot infer the rank of its input %q to compute its Mean/InvStdDev outputs; add a value_info entry for it", x)
+		return
+	}
+	axis := attrInt(n, "axis", -1)
+	if axis < 0 {
+		axis += int64(len(s))
+	}
+	if axis < 0 || axis >= int64(len(s)) {
+		l.fail(n, "axis %d is out of range for input of rank %d", attrInt(n, "axis", -1), len(s))
+		return
+	}
+	var axes []int64
+	for a := axis; a < int64(len(s)); a++ {
+		axes = append(axes, a)
+	}
+	mean := l.reduceMean(x, axes, true)
+	d := l.emit("Sub", []string{x, mean})
+	variance := l.reduceMean(l.emit("Mul", []string{d, d}), axes, true)
+	std := l.emit("Sqrt", []string{l.emit("Add", []string{variance, l.scalar(attrFloat(n, "epsilon", 1e-5))})})
+	inv := l.emit("Div", []string{l.scalar(1), std})
+	y := l.emit("Mul", []string{l.emit("Mul", []string{d, inv}), scale})
+	if len(n.GetInput()) > 2 && n.GetInput()[2] != "" {
+		y = l.emit("Add", []string{y, n.GetInput()[2]})
+	}
+	for i, name := range []string{y, mean, inv} {
+		if i < len(outs) && outs[i] != "" {
+			l.alias[outs[i]] = name
+		}
+	}
 }

@@ -1,30 +1,10 @@
 package onnx
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/fob-go/fob/runtime/tensor"
 )
-
-func (s shape) String() string {
-	if s == nil {
-		return "unknown"
-	}
-	parts := make([]string, len(s))
-	for i, d := range s {
-		switch {
-		case d.isFixed():
-			parts[i] = fmt.Sprint(d.v)
-		case d.p != "":
-			parts[i] = d.p
-		default:
-			parts[i] = "?"
-		}
-	}
-	return "[" + strings.Join(parts, ",") + "]"
-}
 
 // TestShapeValues: the inference follows dims through the shape arithmetic exporters write
 // (torch's zeros(n), expand(-1, C)), so that ConstantOfShape, Expand and the scatters that

@@ -122,6 +122,9 @@ func tensorFromProto(tp *onnxpb.TensorProto) (*tensors.Tensor, error) {
 		return nil, fmt.Errorf("tensor %q: raw_data holds %d bytes, shape %v of %s needs %d", tp.GetName(), len(raw), dims, et, n*size)
 	}
 	t := tensors.FromShape(shapes.Make(dt, dims...))
+	if n == 0 {
+		return t, nil // GoMLX cannot take the bytes of an empty tensor
+	}
 	err := t.MutableBytes(func(data []byte) { copy(data, raw) })
 	return t, err
 }
@@ -146,6 +149,9 @@ func numbersOf(t *tensors.Tensor) (numbers, error) {
 	isInt := !dt.IsFloat()
 	if isInt {
 		v.i = make([]int64, n)
+	}
+	if n == 0 {
+		return v, nil
 	}
 	var bad error
 	err := t.ConstBytes(func(raw []byte) {

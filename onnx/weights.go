@@ -24,55 +24,56 @@ func TensorOf(tp *onnxpb.TensorProto) (tensor.Tensor, error) {
 	if tp.GetSegment() != nil {
 		return tensor.Tensor{}, fmt.Errorf("onnx: tensor %q is a segment of a larger tensor; not supported", tp.GetName())
 	}
-	shape := make([]int, len(tp.GetDims()))
-	n := 1
-	for i, d := range tp.GetDims() {
-		if d < 0 {
-			return tensor.Tensor{}, fmt.Errorf("onnx: tensor %q has negative dim %d", tp.GetName(), d)
-		}
-		shape[i] = int(d)
-		n *= int(d)
+	count, err := elemCount(tp.GetDims())
+	if err != nil {
+		return tensor.Tensor{}, fmt.Errorf("onnx: tensor %q %v", tp.GetName(), err)
 	}
+	n := int(count)
+	shape := make([]int, len(tp.GetDims()))
+	for i, d := range tp.GetDims() {
+		shape[i] = int(d)
+	}
+	// Sizes are checked before allocating: a corrupt file may claim huge dims.
 	raw := tp.GetRawData()
 	switch onnxpb.TensorProto_DataType(tp.GetDataType()) {
 	case onnxpb.TensorProto_FLOAT:
-		out := make([]float32, n)
 		switch {
 		case raw != nil:
 			if len(raw) != 4*n {
 				return tensor.Tensor{}, fmt.Errorf("onnx: tensor %q: raw_data holds %d bytes, shape %v needs %d",
 					tp.GetName(), len(raw), shape, 4*n)
 			}
+			out := make([]float32, n)
 			for i := range out {
 				out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 			}
+			return tensor.Tensor{Shape: shape, F32: out}, nil
 		default:
 			if len(tp.GetFloatData()) != n {
 				return tensor.Tensor{}, fmt.Errorf("onnx: tensor %q: float_data holds %d values, shape %v needs %d",
 					tp.GetName(), len(tp.GetFloatData()), shape, n)
 			}
-			copy(out, tp.GetFloatData())
+			return tensor.Tensor{Shape: shape, F32: append(make([]float32, 0, n), tp.GetFloatData()...)}, nil
 		}
-		return tensor.Tensor{Shape: shape, F32: out}, nil
 	case onnxpb.TensorProto_INT64:
-		out := make([]int64, n)
 		switch {
 		case raw != nil:
 			if len(raw) != 8*n {
 				return tensor.Tensor{}, fmt.Errorf("onnx: tensor %q: raw_data holds %d bytes, shape %v needs %d",
 					tp.GetName(), len(raw), shape, 8*n)
 			}
+			out := make([]int64, n)
 			for i := range out {
 				out[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
 			}
+			return tensor.Tensor{Shape: shape, I64: out}, nil
 		default:
 			if len(tp.GetInt64Data()) != n {
 				return tensor.Tensor{}, fmt.Errorf("onnx: tensor %q: int64_data holds %d values, shape %v needs %d",
 					tp.GetName(), len(tp.GetInt64Data()), shape, n)
 			}
-			copy(out, tp.GetInt64Data())
+			return tensor.Tensor{Shape: shape, I64: append(make([]int64, 0, n), tp.GetInt64Data()...)}, nil
 		}
-		return tensor.Tensor{Shape: shape, I64: out}, nil
 	}
 	return tensor.Tensor{}, fmt.Errorf("onnx: tensor %q has element type %s; only FLOAT (float32) and INT64 are supported",
 		tp.GetName(), onnxpb.TensorProto_DataType(tp.GetDataType()))

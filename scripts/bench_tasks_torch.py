@@ -1,15 +1,18 @@
 #!/usr/bin/python3
 """PyTorch side of scripts/bench-tasks.sh: times one training step of the mnist MLP (batch 512),
-the tabular FT-Transformer (batch 256) and the graph_tiny GCN (the whole Cora graph), the same
-architectures fob builds as ONNX graphs (models/mlp.go, models/fttransformer.go, models/gcn.go),
-on the CPU.
+the tabular FT-Transformer (batch 256), the graph_tiny GCN (the whole Cora graph) and the
+translation task's T5-small (batch 8, source and target length 64), the same architectures fob
+builds as ONNX graphs (models/mlp.go, models/fttransformer.go, models/gcn.go, models/t5.go), on
+the CPU.
 
-The modules here are written from the descriptions of rtdl_revisiting_models' FTTransformer
-and PyTorch Geometric's GCNConv; they use the same parameter names as those libraries, which is
+The modules here are written from the descriptions of rtdl_revisiting_models' FTTransformer,
+PyTorch Geometric's GCNConv and Hugging Face's T5ForConditionalGeneration; they use the same
+parameter names as those libraries, which is
 also how models/testdata/make_refs.py uses them to produce reference outputs for fob's tests.
 
 Run with Debian's python3 (python3-torch) and libopenblas0-pthread installed; threads default
-to 2 (--threads). Prints one line per model: "<name> <ms/step>".
+to 2 (--threads); --t5-steps sets the timed steps of T5-small, which take seconds each, and
+--only runs a subset. Prints one line per model: "<name> <ms/step>".
 """
 import argparse
 import math
@@ -164,6 +167,169 @@ class GCN(nn.Module):
         return F.log_softmax(x, dim=1)
 
 
+class T5LayerNorm(nn.Module):
+    """T5's RMS norm: weight * x / sqrt(mean(x^2) + eps), no mean, no bias."""
+
+    def __init__(self, d, eps=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d))
+        self.eps = eps
+
+    def forward(self, x):
+        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+
+def t5_bucket(rel, bidirectional, num_buckets, max_distance):
+    """HF's T5Attention._relative_position_bucket (rel = key position - query position)."""
+    out = torch.zeros_like(rel)
+    if bidirectional:
+        num_buckets //= 2
+        out = out + (rel > 0).long() * num_buckets
+        rel = rel.abs()
+    else:
+        rel = -torch.minimum(rel, torch.zeros_like(rel))
+    exact = num_buckets // 2
+    large = exact + (torch.log(rel.float() / exact) / math.log(max_distance / exact) * (num_buckets - exact)).long()
+    return out + torch.where(rel < exact, rel, torch.clamp(large, max=num_buckets - 1))
+
+
+class T5Attention(nn.Module):
+    """T5 attention: bias-free q/k/v/o, no 1/sqrt(d) scaling, dropout on the probabilities;
+    block 0 of a stack owns the relative position bias, which the stack shares."""
+
+    def __init__(self, cfg, relative, decoder):
+        super().__init__()
+        d, inner = cfg["d_model"], cfg["num_heads"] * cfg["d_kv"]
+        self.q, self.k, self.v = (nn.Linear(d, inner, bias=False) for _ in range(3))
+        self.o = nn.Linear(inner, d, bias=False)
+        self.cfg, self.decoder = cfg, decoder
+        if relative:
+            self.relative_attention_bias = nn.Embedding(cfg["relative_attention_num_buckets"], cfg["num_heads"])
+
+    def bias(self, q_len, k_len):
+        rel = torch.arange(k_len)[None, :] - torch.arange(q_len)[:, None]
+        b = t5_bucket(rel, not self.decoder, self.cfg["relative_attention_num_buckets"], self.cfg["relative_attention_max_distance"])
+        return self.relative_attention_bias(b).permute(2, 0, 1).unsqueeze(0)
+
+    def forward(self, x, kv, bias):
+        b, h, dkv = x.shape[0], self.cfg["num_heads"], self.cfg["d_kv"]
+
+        def split(t):
+            return t.view(b, -1, h, dkv).transpose(1, 2)
+
+        scores = split(self.q(x)) @ split(self.k(kv)).transpose(3, 2) + bias
+        w = F.dropout(torch.softmax(scores, dim=-1), self.cfg["dropout_rate"], self.training)
+        return self.o((w @ split(self.v(kv))).transpose(1, 2).reshape(b, -1, h * dkv))
+
+
+class T5Sub(nn.Module):
+    """One sub-layer of a T5 block: x + dropout(f(layer_norm(x)))."""
+
+    def __init__(self, cfg, name, module):
+        super().__init__()
+        self.layer_norm = T5LayerNorm(cfg["d_model"])
+        setattr(self, name, module)
+        self.name = name
+        self.dropout = nn.Dropout(cfg["dropout_rate"])
+
+
+class T5Block(nn.Module):
+    def __init__(self, cfg, first, decoder):
+        super().__init__()
+        d, ff = cfg["d_model"], cfg["d_ff"]
+        layers = [T5Sub(cfg, "SelfAttention", T5Attention(cfg, first, decoder))]
+        if decoder:
+            layers.append(T5Sub(cfg, "EncDecAttention", T5Attention(cfg, False, decoder)))
+        dense = nn.Module()
+        dense.wi, dense.wo = nn.Linear(d, ff, bias=False), nn.Linear(ff, d, bias=False)
+        layers.append(T5Sub(cfg, "DenseReluDense", dense))
+        self.layer = nn.ModuleList(layers)
+        self.drop = cfg["dropout_rate"]
+
+    def forward(self, x, bias, enc=None, enc_bias=None):
+        sa = self.layer[0]
+        h = sa.layer_norm(x)
+        x = x + sa.dropout(sa.SelfAttention(h, h, bias))
+        if enc is not None:
+            ca = self.layer[1]
+            x = x + ca.dropout(ca.EncDecAttention(ca.layer_norm(x), enc, enc_bias))
+        ff = self.layer[-1]
+        h = F.relu(ff.DenseReluDense.wi(ff.layer_norm(x)))
+        h = ff.DenseReluDense.wo(F.dropout(h, self.drop, self.training))
+        return x + ff.dropout(h)
+
+
+class T5Stack(nn.Module):
+    def __init__(self, cfg, layers, decoder):
+        super().__init__()
+        self.block = nn.ModuleList([T5Block(cfg, i == 0, decoder) for i in range(layers)])
+        self.final_layer_norm = T5LayerNorm(cfg["d_model"])
+        self.dropout = nn.Dropout(cfg["dropout_rate"])
+        self.decoder = decoder
+
+    def forward(self, emb, mask_bias, enc=None):
+        t = emb.shape[1]
+        bias = self.block[0].layer[0].SelfAttention.bias(t, t)
+        if self.decoder:
+            bias = bias + (1.0 - torch.tril(torch.ones(t, t))) * torch.finfo(torch.float32).min
+        else:
+            bias = bias + mask_bias
+        x = self.dropout(emb)
+        for blk in self.block:
+            x = blk(x, bias, enc, mask_bias) if self.decoder else blk(x, bias)
+        return self.dropout(self.final_layer_norm(x))
+
+
+class T5(nn.Module):
+    """HF's T5ForConditionalGeneration (T5 v1.0: ReLU feed-forward, tied embeddings with the
+    d_model**-0.5 rescale before the LM head), initialised as HF's _init_weights."""
+
+    SMALL = dict(vocab_size=32128, d_model=512, d_kv=64, d_ff=2048, num_layers=6, num_decoder_layers=6,
+                 num_heads=8, relative_attention_num_buckets=32, relative_attention_max_distance=128, dropout_rate=0.1)
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.shared = nn.Embedding(cfg["vocab_size"], cfg["d_model"])
+        self.encoder = T5Stack(cfg, cfg["num_layers"], False)
+        self.decoder = T5Stack(cfg, cfg["num_decoder_layers"], True)
+        d, dkv, h, ff = cfg["d_model"], cfg["d_kv"], cfg["num_heads"], cfg["d_ff"]
+        std = {"q": (d * dkv) ** -0.5, "k": d ** -0.5, "v": d ** -0.5, "o": (h * dkv) ** -0.5,
+               "wi": d ** -0.5, "wo": ff ** -0.5, "relative_attention_bias": d ** -0.5, "shared": 1.0}
+        with torch.no_grad():
+            for name, p in self.named_parameters():
+                kind = name.split(".")[-2]
+                if kind in std:
+                    p.normal_(0.0, std[kind])
+
+    def forward(self, input_ids, attention_mask, decoder_input_ids):
+        mask_bias = (1.0 - attention_mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        enc = self.encoder(self.shared(input_ids), mask_bias)
+        y = self.decoder(self.shared(decoder_input_ids), mask_bias, enc)
+        return (y * self.cfg["d_model"] ** -0.5) @ self.shared.weight.t()
+
+
+def bench_t5(steps):
+    """Translation's T5-small, batch 8, source and target length 64, dropout 0.1, cross-entropy
+    over the logits, AdamW (lr 1e-3, weight decay 0.1; none for norms and biases)."""
+    torch.manual_seed(1)
+    model = T5(T5.SMALL).train()
+    decay = [p for n, p in model.named_parameters() if "norm" not in n and "bias" not in n]
+    quiet = [p for n, p in model.named_parameters() if "norm" in n or "bias" in n]
+    opt = torch.optim.AdamW([{"params": decay}, {"params": quiet, "weight_decay": 0.0}], lr=1e-3, weight_decay=0.1)
+    batch, length, vocab = 8, 64, T5.SMALL["vocab_size"]
+    ids, dec, labels = (torch.randint(2, vocab, (batch, length)) for _ in range(3))
+    mask = torch.ones(batch, length, dtype=torch.long)
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(ids, mask, dec).reshape(-1, vocab), labels.reshape(-1))
+        loss.backward()
+        opt.step()
+
+    return time_steps(step, steps)
+
+
 def load_cora(mirror):
     """Cora's row-normalized features and its coalesced edge list, from the Planetoid files."""
     d = os.path.join(mirror, "cora")
@@ -254,17 +420,25 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--t5-steps", type=int, default=5)
+    ap.add_argument("--only", default="mnist,tabular,graph_tiny,t5", help="comma-separated models to time")
     ap.add_argument("--mirror", default=os.environ.get("FOB_DATA_MIRROR", ""))
     a = ap.parse_args()
+    only = set(a.only.split(","))
     torch.set_num_threads(a.threads)
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, BLAS: {blas()}", file=sys.stderr)
-    print(f"mnist {bench_mnist(a.steps):.1f}")
-    print(f"tabular {bench_tabular(a.steps):.1f}")
-    if not a.mirror:
-        sys.exit("bench_tasks_torch.py: set FOB_DATA_MIRROR (or --mirror) to the folder holding cora/")
-    ms, edges = bench_graph_tiny(a.steps, a.mirror)
-    print(f"# cora: {edges} directed edges", file=sys.stderr)
-    print(f"graph_tiny {ms:.1f}")
+    if "mnist" in only:
+        print(f"mnist {bench_mnist(a.steps):.1f}")
+    if "tabular" in only:
+        print(f"tabular {bench_tabular(a.steps):.1f}")
+    if "graph_tiny" in only:
+        if not a.mirror:
+            sys.exit("bench_tasks_torch.py: set FOB_DATA_MIRROR (or --mirror) to the folder holding cora/")
+        ms, edges = bench_graph_tiny(a.steps, a.mirror)
+        print(f"# cora: {edges} directed edges", file=sys.stderr)
+        print(f"graph_tiny {ms:.1f}")
+    if "t5" in only:
+        print(f"t5 {bench_t5(a.t5_steps):.1f}")
 
 
 if __name__ == "__main__":

@@ -381,7 +381,9 @@ func TestListings(t *testing.T) {
 	for _, want := range []string{
 		"graph_tiny             ready: inputs: x float32[nodes,1433], edge_index int64[2,edges]; outputs: log_probs float32[nodes,7]",
 		"mnist                  ready: inputs: X float32[batch,784]; outputs: logits float32[batch,10]",
-		"translation            defaults only:",
+		"translation            ready: inputs: input_ids int64[batch,src_len], attention_mask int64[batch,src_len], decoder_input_ids int64[batch,tgt_len]; outputs: logits float32[batch,tgt_len,vocab]",
+		"wmt                    short for translation",
+		"segmentation           defaults only:",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("fob tasks lacks %q:\n%s", want, out)

@@ -19,7 +19,7 @@ import (
 	_ "github.com/fob-go/fob/train/optim/all"
 )
 
-var notBuiltTasks = []string{"classification", "classification_small", "detection", "graph", "segmentation", "translation"}
+var notBuiltTasks = []string{"classification", "classification_small", "detection", "graph", "segmentation"}
 
 // TestRegistryCatalog: the registries serve the same default files as the source tree, and an
 // experiment resolves to the same runs through either catalog.
@@ -65,6 +65,42 @@ func TestRegistryCatalog(t *testing.T) {
 		if a.Runs[i].Dir != b.Runs[i].Dir || !config.Equal(a.Runs[i].Config, b.Runs[i].Config) {
 			t.Errorf("run %d differs: %s vs %s", i+1, a.Runs[i].Dir, b.Runs[i].Dir)
 		}
+	}
+}
+
+// TestTaskAlias: "wmt" names translation wherever a task is named (a bare name, a map's name,
+// a named dict, an override), and configs and folders only see the full name.
+func TestTaskAlias(t *testing.T) {
+	reg := experiment.RegistryCatalog()
+	for _, tc := range []struct {
+		name, text string
+		overrides  []string
+	}{
+		{"bare", "task: wmt\n", nil},
+		{"map", "task: {name: wmt}\n", nil},
+		{"list", "task: [wmt]\n", nil},
+		{"named dict", "task:\n  wmt: {max_epochs: 3}\n", nil},
+		{"override", "task: mnist\n", []string{"task.name=wmt"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			exp, err := experiment.ParseBytes([]byte(tc.text), "exp.yaml", tc.overrides, reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(exp.Runs) != 1 {
+				t.Fatalf("%d runs", len(exp.Runs))
+			}
+			r := exp.Runs[0]
+			if got := config.Sub(r.Config, "task")["name"]; got != "translation" {
+				t.Errorf("task.name = %v", got)
+			}
+			if !strings.Contains(filepath.ToSlash(r.Dir), "/translation/adamw_baseline/") {
+				t.Errorf("run folder %s", r.Dir)
+			}
+		})
+	}
+	if _, err := tasks.Get("wmt"); err != nil {
+		t.Error(err)
 	}
 }
 
