@@ -45,8 +45,11 @@ func Outputs(ctx context.Context, r Request, keep func(b tasks.Batch, out map[st
 	if err != nil {
 		return nil, "", fmt.Errorf("eval: %w", err)
 	}
-	// Parse first: a corrupt file gets our clear error rather than onnxruntime's.
+	// Parse and validate first: a corrupt file gets our clear error rather than onnxruntime's.
 	proto, err := onnx.Parse(raw)
+	if err == nil {
+		err = onnx.Validate(proto)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("eval: %s: %w", r.Path, err)
 	}
@@ -73,6 +76,9 @@ func Outputs(ctx context.Context, r Request, keep func(b tasks.Batch, out map[st
 		}
 		b := ds.Batch(idx)
 		out, err := sess.Run(b.Inputs)
+		if err == nil {
+			err = r.Task.Signature().CheckTensors(b.Inputs, out) // before metrics index into out
+		}
 		if err != nil {
 			return nil, "", fmt.Errorf("eval: %s: %w", r.Path, err)
 		}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"testing"
 
@@ -647,11 +646,6 @@ func BenchmarkT5SmallTrainStep(b *testing.B) {
 		"decoder_input_ids": tokens()}, Targets: map[string]tensor.Tensor{"labels": tokens()}, Size: batch}
 	if _, err := st.Step(bt, 1, lrs); err != nil { // compile outside the timing
 		b.Fatal(err)
-	}
-	if f := os.Getenv("T5PROF"); f != "" {
-		pf, _ := os.Create(f)
-		pprof.StartCPUProfile(pf)
-		defer pprof.StopCPUProfile()
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

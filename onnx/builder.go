@@ -162,7 +162,9 @@ func (b *Builder) Model() (*onnxpb.ModelProto, error) {
 			errs = append(errs, fmt.Errorf("%s has no outputs", what))
 		}
 		for _, o := range n.GetOutput() {
-			define(o, what)
+			if o != "" { // "" omits an optional output (LSTM's Y, Dropout's mask)
+				define(o, what)
+			}
 		}
 	}
 	outNames := map[string]bool{}

@@ -14,13 +14,18 @@ import (
 	"github.com/fob-go/fob/onnx/onnxpb"
 )
 
-// Load reads and parses an ONNX model file.
+// Load reads, parses and validates (see Validate) an ONNX model file: every model fob trains,
+// resumes or scores from a file comes through here, so a malformed file is an error naming the
+// file, never a crash later.
 func Load(path string) (*onnxpb.ModelProto, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: reading model: %w", err)
 	}
 	m, err := Parse(b)
+	if err == nil {
+		err = Validate(m)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %s: %w", path, unwrapPrefix(err))
 	}

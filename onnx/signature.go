@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/fob-go/fob/onnx/onnxpb"
+	"github.com/fob-go/fob/runtime/tensor"
 )
 
 // TensorSpec describes one graph input or output.
@@ -165,4 +166,67 @@ func checkSpecs(kind string, want, got []TensorSpec) string {
 		}
 	}
 	return ""
+}
+
+// CheckTensors reports whether the tensors fed to a model (inputs) and the tensors it returned
+// (outputs) fit the signature, before metrics or losses index into them: every output the
+// signature lists is present with its element type, rank and fixed dims, and each symbolic dim
+// name stands for one size throughout (logits[batch,10] has as many rows as X[batch,784] fed).
+// A model whose declared output shapes hide what it really computes fails here with an error
+// naming the output, the shape it has and the shape wanted, instead of an index panic.
+// Inputs or outputs the signature does not list are ignored.
+func (s Signature) CheckTensors(inputs, outputs map[string]tensor.Tensor) error {
+	bound := map[string]int{}    // symbolic dim name -> size
+	where := map[string]string{} // symbolic dim name -> where it was bound
+	check := func(kind string, spec TensorSpec, t tensor.Tensor) error {
+		if (spec.DType == "float32" || spec.DType == "int64") && t.DType() != spec.DType {
+			return fmt.Errorf("model %s %q holds %s, but the task expects %s", kind, spec.Name, t.DType(), spec)
+		}
+		if len(t.Shape) != len(spec.Dims) {
+			return fmt.Errorf("model %s %q has shape %v (rank %d), but the task expects %s (rank %d); the file's declared shape does not match what its graph computes",
+				kind, spec.Name, t.Shape, len(t.Shape), spec, len(spec.Dims))
+		}
+		for i, want := range spec.Dims {
+			got := t.Shape[i]
+			if want >= 0 {
+				if got != want {
+					return fmt.Errorf("model %s %q has shape %v, but the task expects %s (dim %d is %d, want %d); the file's declared shape does not match what its graph computes",
+						kind, spec.Name, t.Shape, spec, i, got, want)
+				}
+				continue
+			}
+			name := ""
+			if i < len(spec.DimNames) && spec.DimNames[i] != "?" {
+				name = spec.DimNames[i]
+			}
+			if name == "" {
+				continue
+			}
+			if size, ok := bound[name]; ok && size != got {
+				return fmt.Errorf("model %s %q has shape %v, but the task expects %s: dim %d (%s) is %d while %s %s is %d",
+					kind, spec.Name, t.Shape, spec, i, name, got, where[name], name, size)
+			}
+			if _, ok := bound[name]; !ok {
+				bound[name], where[name] = got, fmt.Sprintf("in %s %q", kind, spec.Name)
+			}
+		}
+		return nil
+	}
+	for _, spec := range s.Inputs {
+		if t, ok := inputs[spec.Name]; ok {
+			if err := check("input", spec, t); err != nil {
+				return fmt.Errorf("onnx: %w", err)
+			}
+		}
+	}
+	for _, spec := range s.Outputs {
+		t, ok := outputs[spec.Name]
+		if !ok {
+			return fmt.Errorf("onnx: the model returned no output %q (the task expects %s)", spec.Name, spec)
+		}
+		if err := check("output", spec, t); err != nil {
+			return fmt.Errorf("onnx: %w", err)
+		}
+	}
+	return nil
 }

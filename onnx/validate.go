@@ -51,7 +51,7 @@ func Validate(m *onnxpb.ModelProto) error {
 	v := &validator{opsets: map[string]int64{}}
 	g := m.GetGraph()
 	if g == nil {
-		return fmt.Errorf("onnx: %w: the model has no graph", errInvalid)
+		return &invalidErr{"the model has no graph"}
 	}
 	v.model(m)
 	if len(v.problems) == 0 {
@@ -69,7 +69,7 @@ func Validate(m *onnxpb.ModelProto) error {
 		more = fmt.Sprintf("; and %d more", len(list)-maxProblems)
 		list = list[:maxProblems]
 	}
-	return fmt.Errorf("onnx: %w: graph %q: %s%s", errInvalid, g.GetName(), strings.Join(list, "; "), more)
+	return &invalidErr{fmt.Sprintf("graph %q: %s%s", g.GetName(), strings.Join(list, "; "), more)}
 }
 
 type validator struct {

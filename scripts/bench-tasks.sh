@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Times one training step of the mnist MLP (batch 512), the tabular FT-Transformer (batch 256)
-# and the graph_tiny GCN (the whole Cora graph) in fob (Go benchmarks, default GoMLX backend) and in PyTorch (Debian's
+# Times one training step of the mnist MLP (batch 512), the tabular FT-Transformer (batch 256),
+# the graph_tiny GCN (the whole Cora graph) and translation's T5-small (batch 8, source and target
+# length 64) in fob (Go benchmarks, default GoMLX backend) and in PyTorch (Debian's
 # python3-torch on the CPU with OpenBLAS), in one run, and prints ms/step side by side with the
 # ratio fob/PyTorch.
 #
 #   FOB_DATA_MIRROR=/path/to/mirror scripts/bench-tasks.sh
 #
-# Environment: STEPS (timed steps per model, default 20), THREADS (PyTorch intra-op and BLAS
+# Environment: STEPS (timed steps per model, default 20), T5_STEPS (timed steps of T5-small, whose
+# steps take seconds, default 5), THREADS (PyTorch intra-op and BLAS
 # threads, default 2), PYTHON (default /usr/bin/python3: Debian's, which has python3-torch).
 # Install libopenblas0-pthread first: on the reference BLAS PyTorch is several times slower.
 set -euo pipefail
@@ -15,6 +17,7 @@ cd "$(dirname "$0")/.."
 : "${FOB_DATA_MIRROR:?set FOB_DATA_MIRROR to the folder holding california_housing/ and cora/}"
 export FOB_DATA_MIRROR
 STEPS=${STEPS:-20}
+T5_STEPS=${T5_STEPS:-5}
 THREADS=${THREADS:-2}
 PY=${PYTHON:-/usr/bin/python3}
 
@@ -32,9 +35,11 @@ trap 'rm -f "$log"' EXIT
 echo "# fob: go test -bench 'MNISTTrainStep|TabularTrainStep|GraphTinyTrainStep' -benchtime ${STEPS}x" >&2
 go test -run '^$' -bench '^(BenchmarkMNISTTrainStep|BenchmarkTabularTrainStep|BenchmarkGraphTinyTrainStep)$' -benchtime "${STEPS}x" \
 	./train/ ./tasks/tabular/ ./tasks/graph_tiny/ | tee -a "$log" >&2
-echo "# PyTorch: $PY scripts/bench_tasks_torch.py --threads $THREADS --steps $STEPS" >&2
+echo "# fob: go test -bench T5SmallTrainStep -benchtime ${T5_STEPS}x" >&2
+go test -run '^$' -bench '^BenchmarkT5SmallTrainStep$' -benchtime "${T5_STEPS}x" ./models/ | tee -a "$log" >&2
+echo "# PyTorch: $PY scripts/bench_tasks_torch.py --threads $THREADS --steps $STEPS --t5-steps $T5_STEPS" >&2
 OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$PY" -W ignore scripts/bench_tasks_torch.py \
-	--threads "$THREADS" --steps "$STEPS" | tee -a "$log" >&2
+	--threads "$THREADS" --steps "$STEPS" --t5-steps "$T5_STEPS" | tee -a "$log" >&2
 
 # Go benchmark lines end in "<x> ms/step"; PyTorch lines are "<model> <ms>".
 go_ms() { awk -v b="$1" '$1 ~ "^"b"(-[0-9]+)?$" { for (i = 1; i < NF; i++) if ($(i+1) == "ms/step") print $i }' "$log"; }
@@ -43,10 +48,12 @@ mnist_go=$(go_ms BenchmarkMNISTTrainStep)
 tab_go=$(go_ms BenchmarkTabularTrainStep)
 gcn_go=$(go_ms BenchmarkGraphTinyTrainStep/sparse)
 gcn_dense_go=$(go_ms BenchmarkGraphTinyTrainStep/dense)
+t5_go=$(go_ms BenchmarkT5SmallTrainStep)
 mnist_py=$(py_ms mnist)
 tab_py=$(py_ms tabular)
 gcn_py=$(py_ms graph_tiny)
-for v in mnist_go tab_go gcn_go gcn_dense_go mnist_py tab_py gcn_py; do
+t5_py=$(py_ms t5)
+for v in mnist_go tab_go gcn_go gcn_dense_go t5_go mnist_py tab_py gcn_py t5_py; do
 	if [ -z "${!v}" ]; then
 		echo "bench-tasks.sh: no timing for $v in the output above" >&2
 		exit 1
@@ -60,4 +67,5 @@ row "mnist MLP 784-128-10, batch 512" "$mnist_go" "$mnist_py"
 row "tabular FT-Transformer, batch 256" "$tab_go" "$tab_py"
 row "graph_tiny GCN, Cora, edge list (task)" "$gcn_go" "$gcn_py"
 row "graph_tiny GCN, Cora, dense adjacency" "$gcn_dense_go" "$gcn_py"
+row "translation T5-small, batch 8, length 64" "$t5_go" "$t5_py"
 echo "(fob: $(go env GOOS)/$(go env GOARCH), backend ${GOMLX_BACKEND:-default}; PyTorch: $THREADS threads; $(nproc) cores)"

@@ -112,7 +112,7 @@ func (s *Stepper) Step(b tasks.Batch, step int, lrs []float64) (res StepResult, 
 		return res, err
 	}
 	res.Loss = float64(tensors.ToScalar[float32](outs[0]))
-	if res.Outputs, err = s.hostOutputs(outs[1:]); err != nil {
+	if res.Outputs, err = s.hostOutputs(b, outs[1:]); err != nil {
 		return res, err
 	}
 	if s.hessian != nil && step%s.hessianEvery == 0 {
@@ -131,7 +131,7 @@ func (s *Stepper) Forward(b tasks.Batch) (out map[string]tensor.Tensor, err erro
 	if err != nil {
 		return nil, err
 	}
-	return s.hostOutputs(outs)
+	return s.hostOutputs(b, outs)
 }
 
 func (s *Stepper) modelArgs(b tasks.Batch) []any {
@@ -142,7 +142,9 @@ func (s *Stepper) modelArgs(b tasks.Batch) []any {
 	return args
 }
 
-func (s *Stepper) hostOutputs(outs []*tensors.Tensor) (map[string]tensor.Tensor, error) {
+// hostOutputs copies the outputs of a step on batch b to the host and checks them against the
+// task's signature, so that metrics never index past what the model really returned.
+func (s *Stepper) hostOutputs(b tasks.Batch, outs []*tensors.Tensor) (map[string]tensor.Tensor, error) {
 	m := make(map[string]tensor.Tensor, len(outs))
 	for i, t := range outs {
 		ht, err := hostTensor(t)
@@ -150,6 +152,12 @@ func (s *Stepper) hostOutputs(outs []*tensors.Tensor) (map[string]tensor.Tensor,
 			return nil, err
 		}
 		m[s.model.Outputs[i]] = ht
+	}
+	if s.task == nil {
+		return m, nil
+	}
+	if err := s.task.Signature().CheckTensors(b.Inputs, m); err != nil {
+		return nil, fmt.Errorf("task %s: %w", s.task.Name(), err)
 	}
 	return m, nil
 }

@@ -126,3 +126,5 @@ func summary(outs [][]int) string {
 	}
 	return fmt.Sprintf("lengths %v, %d distinct", lens, len(distinct))
 }
+
+func marshalModel(m *onnxpb.ModelProto) ([]byte, error) { return onnx.Marshal(m) }
