@@ -159,7 +159,7 @@ func (m T5) Build(name string, seed int64) (*onnxpb.ModelProto, error) {
 	if err := m.validate(); err != nil {
 		return nil, err
 	}
-	t := m.newBuilder(name, &drawnWeights{rng: NewRNG(seed)}, m.DropoutRate)
+	t := m.newBuilder(name, &t5DrawnWeights{rng: NewRNG(seed)}, m.DropoutRate)
 	g := t.g
 	g.b.Input("input_ids", "int64", "batch", "src_len")
 	g.b.Input("attention_mask", "int64", "batch", "src_len")
@@ -232,7 +232,7 @@ func (m T5) DecodingGraphs(trained *onnxpb.ModelProto) (encoder, decoderStep *on
 	if trained.GetGraph() == nil {
 		return nil, nil, fmt.Errorf("models: T5 decoding graphs: the trained model has no graph")
 	}
-	w := &trainedWeights{inits: onnx.Initializers(trained), model: trained.GetGraph().GetName()}
+	w := &t5TrainedWeights{inits: onnx.Initializers(trained), model: trained.GetGraph().GetName()}
 	if encoder, err = m.encoderGraph(w); err != nil {
 		return nil, nil, err
 	}
@@ -242,7 +242,7 @@ func (m T5) DecodingGraphs(trained *onnxpb.ModelProto) (encoder, decoderStep *on
 	return encoder, decoderStep, nil
 }
 
-func (m T5) encoderGraph(w weightSource) (*onnxpb.ModelProto, error) {
+func (m T5) encoderGraph(w t5WeightSource) (*onnxpb.ModelProto, error) {
 	t := m.newBuilder("t5_encoder", w, 0)
 	g := t.g
 	g.b.Input("input_ids", "int64", "batch", "src_len")
@@ -264,7 +264,7 @@ func (m T5) encoderGraph(w weightSource) (*onnxpb.ModelProto, error) {
 	return g.model()
 }
 
-func (m T5) decoderStepGraph(w weightSource) (*onnxpb.ModelProto, error) {
+func (m T5) decoderStepGraph(w t5WeightSource) (*onnxpb.ModelProto, error) {
 	t := m.newBuilder("t5_decoder_step", w, 0)
 	g := t.g
 	g.b.Input("decoder_input_ids", "int64", "batch", 1)
@@ -285,7 +285,7 @@ func (m T5) decoderStepGraph(w weightSource) (*onnxpb.ModelProto, error) {
 	y := t.decoderInput("decoder_input_ids")
 	// The keys are the past ones and the new token's: past_len + 1 positions, the query the last.
 	klen := g.op("Add", g.op("Gather", g.op("Shape", "past_key_0"), t.scalar(2)), t.scalar(1))
-	self := t.selfBias("decoder", step, lengths{batchLen: step.batchLen, size: klen}, false, false)
+	self := t.selfBias("decoder", step, t5Lengths{batchLen: step.batchLen, size: klen}, false, false)
 	for i := 0; i < m.NumDecoderLayers; i++ {
 		p := fmt.Sprintf("decoder.block.%d.", i)
 		h := t.norm(p+"layer.0.layer_norm", y)
@@ -324,9 +324,9 @@ func (t *t5Builder) scalar(v int64) string {
 	return t.g.constant(tensor.Tensor{Shape: []int{}, I64: []int64{v}})
 }
 
-// weightSource supplies the parameters of a graph under construction: drawn from a seed, or
+// t5WeightSource supplies the parameters of a graph under construction: drawn from a seed, or
 // read from a trained graph.
-type weightSource interface {
+type t5WeightSource interface {
 	// weight adds the parameter name of the given shape to g (std > 0: N(0, std²) when drawn;
 	// std = 0: ones) and returns its name.
 	weight(g *graph, name string, std float64, shape ...int) string
@@ -334,29 +334,26 @@ type weightSource interface {
 	failed() error
 }
 
-// drawnWeights draws fresh parameters from a seeded RNG, in graph order.
-type drawnWeights struct {
-	rng *RNG
-	err error
-}
+// t5DrawnWeights draws fresh parameters from a seeded RNG, in graph order.
+type t5DrawnWeights struct{ rng *RNG }
 
-func (d *drawnWeights) weight(g *graph, name string, std float64, shape ...int) string {
+func (d *t5DrawnWeights) weight(g *graph, name string, std float64, shape ...int) string {
 	if std == 0 {
 		return g.param(name, Const(1, shape...))
 	}
 	return g.param(name, d.rng.Normal(std, shape...))
 }
 
-func (d *drawnWeights) failed() error { return d.err }
+func (d *t5DrawnWeights) failed() error { return nil }
 
-// trainedWeights copies the parameters of a trained graph, checking names and shapes.
-type trainedWeights struct {
+// t5TrainedWeights copies the parameters of a trained graph, checking names and shapes.
+type t5TrainedWeights struct {
 	inits map[string]*onnxpb.TensorProto
 	model string
 	err   error
 }
 
-func (w *trainedWeights) weight(g *graph, name string, _ float64, shape ...int) string {
+func (w *t5TrainedWeights) weight(g *graph, name string, _ float64, shape ...int) string {
 	if w.err != nil {
 		return name
 	}
@@ -366,7 +363,7 @@ func (w *trainedWeights) weight(g *graph, name string, _ float64, shape ...int) 
 			w.model, name, len(w.inits))
 		return name
 	}
-	if onnxpb.TensorProto_DataType(tp.GetDataType()) != onnxpb.TensorProto_FLOAT || !sameShape(tp.GetDims(), shape) {
+	if onnxpb.TensorProto_DataType(tp.GetDataType()) != onnxpb.TensorProto_FLOAT || !t5SameShape(tp.GetDims(), shape) {
 		w.err = fmt.Errorf("models: T5 decoding graphs: initializer %q of model %q is %s%v, the configuration needs float32%v",
 			name, w.model, onnxpb.TensorProto_DataType(tp.GetDataType()), tp.GetDims(), shape)
 		return name
@@ -379,9 +376,9 @@ func (w *trainedWeights) weight(g *graph, name string, _ float64, shape ...int) 
 	return g.param(name, v)
 }
 
-func (w *trainedWeights) failed() error { return w.err }
+func (w *t5TrainedWeights) failed() error { return w.err }
 
-func sameShape(dims []int64, shape []int) bool {
+func t5SameShape(dims []int64, shape []int) bool {
 	if len(dims) != len(shape) {
 		return false
 	}
@@ -397,19 +394,19 @@ func sameShape(dims []int64, shape []int) bool {
 type t5Builder struct {
 	m    T5
 	g    *graph
-	w    weightSource
+	w    t5WeightSource
 	drop float64
 	// minf is torch.finfo(float32).min, which HF adds at masked positions.
 	minf string
 }
 
-// lengths are the shape vector [batch, len] of a stack's token ids and its len as a scalar.
-type lengths struct {
+// t5Lengths are the shape vector [batch, len] of a stack's token ids and its len as a scalar.
+type t5Lengths struct {
 	batchLen string // int64[2]
 	size     string // int64 scalar
 }
 
-func (m T5) newBuilder(name string, w weightSource, drop float64) *t5Builder {
+func (m T5) newBuilder(name string, w t5WeightSource, drop float64) *t5Builder {
 	g := newGraph(name)
 	t := &t5Builder{m: m, g: g, w: w, drop: drop}
 	t.minf = g.constant(tensor.F32s([]float32{-math.MaxFloat32}))
@@ -421,10 +418,10 @@ func (t *t5Builder) shared() string {
 	return t.w.weight(t.g, "shared.weight", 1, t.m.VocabSize, t.m.DModel)
 }
 
-func (t *t5Builder) lengths(ids string) lengths {
+func (t *t5Builder) lengths(ids string) t5Lengths {
 	g := t.g
 	bl := g.op("Shape", ids)
-	return lengths{batchLen: bl, size: g.op("Gather", bl, t.scalar(1))}
+	return t5Lengths{batchLen: bl, size: g.op("Gather", bl, t.scalar(1))}
 }
 
 // embed looks tokens up in the shared embedding: [batch·len, d_model].
@@ -471,14 +468,14 @@ func (t *t5Builder) norm(p, x string) string {
 
 // heads splits rows [batch·len, heads·d_kv] into [batch, heads, len, d_kv], or with keyT into
 // the transposed keys [batch, heads, d_kv, len] that the scores' MatMul wants.
-func (t *t5Builder) heads(x string, l lengths, keyT bool) string {
+func (t *t5Builder) heads(x string, l t5Lengths, keyT bool) string {
 	out := t.g.b.Tmp("Transpose")
 	t.headsTo(x, l, keyT, out)
 	return out
 }
 
 // headsTo is heads with the output named out.
-func (t *t5Builder) headsTo(x string, l lengths, keyT bool, out string) {
+func (t *t5Builder) headsTo(x string, l t5Lengths, keyT bool, out string) {
 	g := t.g
 	shape := g.op("Concat", []any{l.batchLen, g.ints(int64(t.m.NumHeads), int64(t.m.DKV))}, axis(0))
 	perm := []int64{0, 2, 1, 3}
@@ -532,7 +529,7 @@ func (t *t5Builder) maskBias(mask string) string {
 // bias [1, heads, q_len, k_len] of block 0's table, the queries being the last q_len of the k_len
 // positions, plus the causal mask (causal) or the padding mask (bidirectional, from
 // attention_mask; see encoder).
-func (t *t5Builder) selfBias(stack string, q, k lengths, bidirectional, causal bool) string {
+func (t *t5Builder) selfBias(stack string, q, k t5Lengths, bidirectional, causal bool) string {
 	g := t.g
 	m := t.m
 	d := int64(m.RelativeAttentionMaxDistance)
@@ -557,7 +554,7 @@ func (t *t5Builder) selfBias(stack string, q, k lengths, bidirectional, causal b
 
 // encoder runs the encoder stack on ids and returns the final states [batch·src_len, d_model]
 // (final norm and dropout applied). mask is maskBias of attention_mask.
-func (t *t5Builder) encoder(ids string, src lengths, mask string) string {
+func (t *t5Builder) encoder(ids string, src t5Lengths, mask string) string {
 	g := t.g
 	m := t.m
 	x := t.dropout(t.embed(ids))
@@ -581,7 +578,7 @@ func (t *t5Builder) decoderInput(ids string) string { return t.dropout(t.embed(i
 // logits ends the decoder: final norm, dropout, the d_model^-½ rescale of tied embeddings, and
 // the LM head as one Gemm against shared.weight (transposed in place), reshaped to
 // [batch, len, vocab] under the name out.
-func (t *t5Builder) logits(y string, l lengths, out string) {
+func (t *t5Builder) logits(y string, l t5Lengths, out string) {
 	g := t.g
 	m := t.m
 	h := t.dropout(t.norm("decoder.final_layer_norm", y))

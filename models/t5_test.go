@@ -82,27 +82,39 @@ func ortSession(t testing.TB, m *onnxpb.ModelProto) *ort.Session {
 	return s
 }
 
-// TestT5ParamCount checks the parameter count against HF's: t5-small has 60,506,624, and
-// NumParams' formula agrees with the initializers of small configurations. Every float
-// initializer is a parameter named as in HF's state_dict; there are no other initializers.
+// TestT5ParamCount checks the parameter count against HF's: t5-small has 60,506,624; for small
+// configurations the count is that of HF's state_dict (t5StateDict) and NumParams' formula.
+// Every float initializer is a parameter named and shaped as in HF's state_dict; there are no
+// other initializers (constants are Constant nodes).
 func TestT5ParamCount(t *testing.T) {
-	if got, want := models.T5Small().NumParams(), 60506624; got != want {
-		t.Errorf("T5Small().NumParams() = %d, want %d", got, want)
-	}
 	small := tinyT5()
 	wide := tinyT5()
-	wide.NumLayers, wide.NumDecoderLayers, wide.NumHeads, wide.DKV = 3, 1, 2, 7
+	wide.NumLayers, wide.NumDecoderLayers, wide.NumHeads, wide.DKV, wide.DFF = 3, 1, 2, 7, 33
+	stateDictSize := func(m models.T5) int {
+		n := 0
+		for _, shape := range t5StateDict(m) {
+			k := 1
+			for _, d := range shape {
+				k *= int(d)
+			}
+			n += k
+		}
+		return n
+	}
 	cases := []struct {
 		name string
 		m    models.T5
 		want int
 	}{
 		{"t5-small", models.T5Small(), 60506624},
-		{"tiny", small, small.NumParams()},
-		{"uneven", wide, wide.NumParams()},
+		{"tiny", small, stateDictSize(small)},
+		{"uneven", wide, stateDictSize(wide)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if got := c.m.NumParams(); got != c.want {
+				t.Errorf("NumParams() = %d, want %d", got, c.want)
+			}
 			p, err := c.m.Build("t5", 1)
 			if err != nil {
 				t.Fatal(err)
@@ -176,24 +188,46 @@ func t5StateDict(m models.T5) map[string][]int64 {
 	return out
 }
 
+// t5Cases are the configurations and shapes of the numerical tests: the tiny T5 with lengths
+// past its bucket saturation, and t5-small's bucket settings (32 buckets, max distance 128) at
+// lengths past 512.
+var t5Cases = []struct {
+	name           string
+	m              func() models.T5
+	srcLen, tgtLen int
+	lens           []int // source lengths before padding
+}{
+	{"tiny", tinyT5, 19, 16, []int{19, 11, 4}},
+	{"long", func() models.T5 {
+		m := tinyT5()
+		m.RelativeAttentionNumBuckets, m.RelativeAttentionMaxDistance = 32, 128
+		return m
+	}, 530, 140, []int{530, 300}},
+}
+
 // TestT5GoMLXMatchesORT runs the training graph (inference form) in GoMLX, as training imports
-// it, and in onnxruntime, on sources with padding and lengths past the bucket saturation.
+// it, and in onnxruntime, on sources with padding.
 func TestT5GoMLXMatchesORT(t *testing.T) {
-	m := tinyT5()
-	p, err := m.Build("t5", 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := newT5Batch(1, m.VocabSize, 19, 16, []int{19, 11, 4})
-	ortOut := runORT(t, p, b.inputs(), "logits")
-	if want := []int{3, 16, m.VocabSize}; fmt.Sprint(ortOut.Shape) != fmt.Sprint(want) {
-		t.Fatalf("logits shape %v, want %v", ortOut.Shape, want)
-	}
-	goOut := runGoMLX(t, p, b.inputs(), "logits")
-	d := maxAbsDiff(t, "GoMLX vs onnxruntime", goOut.F32, ortOut.F32)
-	t.Logf("max |GoMLX - onnxruntime| = %.3g (logits up to %.3g)", d, maxAbs(ortOut.F32))
-	if d > 1e-4 {
-		t.Errorf("GoMLX differs from onnxruntime by %g (want <= 1e-4)", d)
+	for i, c := range t5Cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := c.m()
+			p, err := m.Build("t5", 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			perturbT5(t, p, uint64(i))
+			b := newT5Batch(1, m.VocabSize, c.srcLen, c.tgtLen, c.lens)
+			ortOut := runORT(t, p, b.inputs(), "logits")
+			if want := []int{len(c.lens), c.tgtLen, m.VocabSize}; fmt.Sprint(ortOut.Shape) != fmt.Sprint(want) {
+				t.Fatalf("logits shape %v, want %v", ortOut.Shape, want)
+			}
+			goOut := runGoMLX(t, p, b.inputs(), "logits")
+			d := maxAbsDiff(t, "GoMLX vs onnxruntime", goOut.F32, ortOut.F32)
+			t.Logf("max |GoMLX - onnxruntime| = %.3g (logits up to %.3g)", d, maxAbs(ortOut.F32))
+			if d > 1e-4 {
+				t.Errorf("GoMLX differs from onnxruntime by %g (want <= 1e-4)", d)
+			}
+		})
 	}
 }
 
@@ -278,25 +312,29 @@ func decodeStepwise(t *testing.T, m models.T5, enc, dec *onnxpb.ModelProto, b t5
 
 // TestT5DecodingGraphsMatchTeacherForcing checks that the encoder and KV-cached decoder-step
 // graphs built from a (perturbed, as if trained) training graph reproduce its logits at every
-// position, on padded sources and past the bucket saturation.
+// position, on padded sources, the cache starting empty.
 func TestT5DecodingGraphsMatchTeacherForcing(t *testing.T) {
-	m := tinyT5()
-	p, err := m.Build("t5", 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	perturbT5(t, p, 1)
-	enc, dec, err := m.DecodingGraphs(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := newT5Batch(2, m.VocabSize, 15, 18, []int{15, 9, 3})
-	full := runORT(t, p, b.inputs(), "logits")
-	steps := decodeStepwise(t, m, enc, dec, b)
-	d := maxAbsDiff(t, "step-by-step vs teacher forcing", steps.F32, full.F32)
-	t.Logf("max |decoder steps - training graph| = %.3g over %d positions (logits up to %.3g)", d, b.dec.Shape[1], maxAbs(full.F32))
-	if d > 1e-4 {
-		t.Errorf("the decoder-step graph differs from the training graph by %g (want <= 1e-4)", d)
+	for i, c := range t5Cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := c.m()
+			p, err := m.Build("t5", 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			perturbT5(t, p, uint64(10+i))
+			enc, dec, err := m.DecodingGraphs(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := newT5Batch(2, m.VocabSize, c.srcLen, c.tgtLen, c.lens)
+			full := runORT(t, p, b.inputs(), "logits")
+			steps := decodeStepwise(t, m, enc, dec, b)
+			d := maxAbsDiff(t, "step-by-step vs teacher forcing", steps.F32, full.F32)
+			t.Logf("max |decoder steps - training graph| = %.3g over %d positions (logits up to %.3g)", d, c.tgtLen, maxAbs(full.F32))
+			if d > 1e-4 {
+				t.Errorf("the decoder-step graph differs from the training graph by %g (want <= 1e-4)", d)
+			}
+		})
 	}
 }
 
@@ -654,4 +692,130 @@ func BenchmarkT5SmallTrainStep(b *testing.B) {
 		}
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/step")
+}
+
+// TestT5RelativeBucket checks HF's buckets for t5-small's settings (32 buckets, max distance
+// 128) at hand-picked relative positions (key − query), boundaries of the logarithmic buckets
+// included; TestT5MatchesTorch compares every position up to ±600 with torch.
+func TestT5RelativeBucket(t *testing.T) {
+	cases := []struct {
+		rel         int
+		enc, decode int // bidirectional (encoder) and unidirectional (decoder) buckets
+	}{
+		{0, 0, 0}, {1, 17, 0}, {-1, 1, 1}, {7, 23, 0}, {-7, 7, 7}, {8, 24, 0}, {-8, 8, 8},
+		{15, 25, 0}, {16, 26, 0}, {-16, 10, 16}, {32, 28, 0}, {-32, 12, 21}, {63, 29, 0},
+		{64, 30, 0}, {-64, 14, 26}, {127, 31, 0}, {128, 31, 0}, {-128, 15, 31}, {-129, 15, 31},
+		{200, 31, 0}, {-1000, 15, 31},
+	}
+	for _, c := range cases {
+		if got := models.T5RelativeBucket(c.rel, true, 32, 128); got != c.enc {
+			t.Errorf("bidirectional bucket of %d = %d, want %d", c.rel, got, c.enc)
+		}
+		if got := models.T5RelativeBucket(c.rel, false, 32, 128); got != c.decode {
+			t.Errorf("unidirectional bucket of %d = %d, want %d", c.rel, got, c.decode)
+		}
+	}
+}
+
+// TestT5BuildErrors: configurations HF's T5 cannot run are refused with the field named.
+func TestT5BuildErrors(t *testing.T) {
+	cases := []struct {
+		name   string
+		modify func(*models.T5)
+		want   string
+	}{
+		{"no vocabulary", func(m *models.T5) { m.VocabSize = 0 }, "VocabSize"},
+		{"no heads", func(m *models.T5) { m.NumHeads = 0 }, "NumHeads"},
+		{"no decoder", func(m *models.T5) { m.NumDecoderLayers = 0 }, "NumDecoderLayers"},
+		{"too few buckets", func(m *models.T5) { m.RelativeAttentionNumBuckets = 3 }, "RelativeAttentionNumBuckets"},
+		{"max distance within the exact buckets", func(m *models.T5) { m.RelativeAttentionMaxDistance = 4 }, "RelativeAttentionMaxDistance"},
+		{"dropout 1", func(m *models.T5) { m.DropoutRate = 1 }, "DropoutRate"},
+		{"dropout NaN", func(m *models.T5) { m.DropoutRate = math.NaN() }, "DropoutRate"},
+		{"no epsilon", func(m *models.T5) { m.LayerNormEpsilon = 0 }, "LayerNormEpsilon"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := tinyT5()
+			c.modify(&m)
+			if _, err := m.Build("t5", 1); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("Build: error %v, want one naming %s", err, c.want)
+			}
+			if _, _, err := m.BuildDecoding(1); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("BuildDecoding: error %v, want one naming %s", err, c.want)
+			}
+		})
+	}
+}
+
+// TestT5Init checks HF's initialisation (factor 1): the spread of every parameter kind, norms at
+// one, and that the draw is fixed by the seed.
+func TestT5Init(t *testing.T) {
+	m := models.T5{VocabSize: 1000, DModel: 256, DKV: 32, DFF: 512, NumHeads: 4, NumLayers: 1, NumDecoderLayers: 1,
+		RelativeAttentionNumBuckets: 32, RelativeAttentionMaxDistance: 128, DropoutRate: 0.1, LayerNormEpsilon: 1e-6}
+	p, err := m.Build("t5", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := float64(m.DModel)
+	stds := []struct {
+		suffix string
+		std    float64
+	}{
+		{"shared.weight", 1}, {".q.weight", 1 / math.Sqrt(d*float64(m.DKV))}, {".k.weight", 1 / math.Sqrt(d)},
+		{".v.weight", 1 / math.Sqrt(d)}, {".o.weight", 1 / math.Sqrt(float64(m.NumHeads*m.DKV))},
+		{"relative_attention_bias.weight", 1 / math.Sqrt(d)}, {".wi.weight", 1 / math.Sqrt(d)},
+		{".wo.weight", 1 / math.Sqrt(float64(m.DFF))}, {"layer_norm.weight", 0},
+	}
+	for _, tp := range p.Graph.Initializer {
+		v, err := onnx.TensorOf(tp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := -1.0
+		for _, s := range stds {
+			if strings.HasSuffix(tp.GetName(), s.suffix) {
+				want = s.std
+				break
+			}
+		}
+		switch {
+		case want < 0:
+			t.Errorf("%s: no expected initialisation", tp.GetName())
+		case want == 0:
+			for _, x := range v.F32 {
+				if x != 1 {
+					t.Errorf("%s: norm weight %g, want 1", tp.GetName(), x)
+					break
+				}
+			}
+		default:
+			var sum, sq float64
+			for _, x := range v.F32 {
+				sum += float64(x)
+				sq += float64(x) * float64(x)
+			}
+			n := float64(len(v.F32))
+			mean, std := sum/n, math.Sqrt(sq/n)
+			tol := 4 / math.Sqrt(2*n) // four standard errors of the sample std
+			if math.Abs(std/want-1) > tol || math.Abs(mean) > 4*want/math.Sqrt(n) {
+				t.Errorf("%s: mean %.4g std %.4g, want N(0, %.4g²) (%d values)", tp.GetName(), mean, std, want, len(v.F32))
+			}
+		}
+	}
+	again, err := m.Build("t5", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := m.Build("t5", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tp := range p.Graph.Initializer {
+		if !proto.Equal(tp, again.Graph.Initializer[i]) {
+			t.Errorf("%s differs between two builds with seed 4", tp.GetName())
+		}
+		if !strings.Contains(tp.GetName(), "layer_norm") && proto.Equal(tp, other.Graph.Initializer[i]) {
+			t.Errorf("%s is the same for seeds 4 and 5", tp.GetName())
+		}
+	}
 }

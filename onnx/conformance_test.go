@@ -23,7 +23,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/fob-go/fob/onnx/onnxpb"
-	fobruntime "github.com/fob-go/fob/runtime"
 )
 
 // The conformance test runs ONNX's own backend node tests (Debian package libonnx-testdata: one
@@ -140,6 +139,23 @@ func runConformanceCase(dir string, backend backends.Backend) conformanceResult 
 	m, err = withStaticInputs(m, inNames, dir)
 	if err != nil {
 		return failed(kindType, "%v", err)
+	}
+	// fob's shape inference (which Validate trusts) must agree with the expected outputs.
+	opset := int64(0)
+	for _, o := range m.GetOpsetImport() {
+		if normDomain(o.GetDomain()) == "" {
+			opset = o.GetVersion()
+		}
+	}
+	si := inferOutputShapes(m.GetGraph(), opset)
+	for k, out := range g.GetOutput() {
+		have := shape{}
+		for _, d := range want[k].shape {
+			have = append(have, fixed(int64(d)))
+		}
+		if s := si.shapes[out.GetName()]; s.known() && !compatible(s, have) {
+			return failed(kindValues, "output %q: fob's shape inference gives %s, the expected output has %s", out.GetName(), s, have)
+		}
 	}
 	low, _, err := ForImport(m, ImportOptions{})
 	if err != nil {
@@ -358,23 +374,41 @@ const conformanceHeader = `# ONNX node conformance tests (libonnx-testdata) that
 # and review the diff; replace generated reasons by better ones where they help.
 `
 
+// conformanceCases lists the node test folders under dir; when there are none the error says
+// how to install them.
+func conformanceCases(dir string) ([]string, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("ONNX conformance data not found (%v): install Debian's libonnx-testdata (apt-get install libonnx-testdata)", err)
+	}
+	dirs, err := filepath.Glob(filepath.Join(dir, "test_*"))
+	if err != nil || len(dirs) == 0 {
+		return nil, fmt.Errorf("no node tests under %s (%v): reinstall libonnx-testdata (apt-get install --reinstall libonnx-testdata)", dir, err)
+	}
+	return dirs, nil
+}
+
+// TestConformanceMissingData: without the package the suite fails saying what to install.
+func TestConformanceMissingData(t *testing.T) {
+	_, err := conformanceCases(filepath.Join(t.TempDir(), "node"))
+	if err == nil || !strings.Contains(err.Error(), "apt-get install libonnx-testdata") {
+		t.Fatalf("error %v, want it to name apt-get install libonnx-testdata", err)
+	}
+	if _, err := conformanceCases(t.TempDir()); err == nil || !strings.Contains(err.Error(), "apt-get install --reinstall libonnx-testdata") {
+		t.Fatalf("error %v for an empty folder", err)
+	}
+}
+
 // TestConformance: see the comment at the top of this file.
 func TestConformance(t *testing.T) {
-	if _, err := os.Stat(conformanceDir); err != nil {
-		t.Fatalf("ONNX conformance data not found (%v): install Debian's libonnx-testdata (apt-get install libonnx-testdata)", err)
-	}
-	dirs, err := filepath.Glob(filepath.Join(conformanceDir, "test_*"))
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no node tests under %s (%v): reinstall libonnx-testdata (apt-get install --reinstall libonnx-testdata)", conformanceDir, err)
+	dirs, err := conformanceCases(conformanceDir)
+	if err != nil {
+		t.Fatal(err)
 	}
 	expected, err := expectedFailures(conformanceList)
 	if err != nil && !(*updateConformance && errors.Is(err, os.ErrNotExist)) {
 		t.Fatal(err)
 	}
-	backend, err := fobruntime.NewBackend("go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	backend := goBackend(t)
 	// GoMLX frees device buffers from finalizers; a low GC target keeps 900 compiled graphs from
 	// piling up memory.
 	defer debug.SetGCPercent(debug.SetGCPercent(50))

@@ -9,13 +9,13 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
-	_ "github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	gomlxonnx "github.com/gomlx/onnx-gomlx/onnx"
 
 	"github.com/fob-go/fob/onnx/onnxpb"
+	fobruntime "github.com/fob-go/fob/runtime"
 	"github.com/fob-go/fob/runtime/ort"
 	"github.com/fob-go/fob/runtime/tensor"
 )
@@ -45,15 +45,14 @@ var (
 	backendErr  error
 )
 
+// goBackend is the backend training uses (runtime.NewBackend("go")): simplego with fob's extra
+// ops, running graph nodes one at a time. Stock simplego's parallel scheduler races on buffer
+// ownership (go test -race flags exec.go) and runs kernels on worker goroutines, where a panic
+// cannot be recovered.
 func goBackend(t *testing.T) backends.Backend {
 	t.Helper()
 	backendOnce.Do(func() {
-		defer func() {
-			if r := recover(); r != nil {
-				backendErr = fmt.Errorf("creating the go backend panicked: %v", r)
-			}
-		}()
-		backend, backendErr = backends.NewWithConfig("go")
+		backend, backendErr = fobruntime.NewBackend("go")
 	})
 	if backendErr != nil {
 		t.Fatal(backendErr)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -107,12 +108,14 @@ func ForImport(m *onnxpb.ModelProto, opt ImportOptions) (lowered *onnxpb.ModelPr
 		return nil, nil, fmt.Errorf("onnx: ForImport: model has no graph")
 	}
 	c := proto.Clone(m).(*onnxpb.ModelProto)
-	defer func() {
-		// Malformed graphs must come back as errors, never as panics in the caller.
-		if r := recover(); r != nil {
-			lowered, sites, err = nil, nil, fmt.Errorf("onnx: preparing graph %q for training: malformed graph (%v)", c.Graph.GetName(), r)
-		}
-	}()
+	if !panicsAreFindings.Load() {
+		defer func() {
+			// Malformed graphs must come back as errors, never as panics in the caller.
+			if r := recover(); r != nil {
+				lowered, sites, err = nil, nil, fmt.Errorf("onnx: preparing graph %q for training: malformed graph (%v)", c.Graph.GetName(), r)
+			}
+		}()
+	}
 	l := newLowerer(c, opt)
 	for _, n := range c.Graph.GetNode() {
 		l.lower(n)
@@ -133,6 +136,11 @@ func ForImport(m *onnxpb.ModelProto, opt ImportOptions) (lowered *onnxpb.ModelPr
 	}
 	return c, sites, nil
 }
+
+// panicsAreFindings turns off the safety net of ForImport and Validate, which otherwise turn a
+// panic on a graph nobody foresaw into an error: FuzzImport and TestRandomGraphs set it so that
+// such panics surface as bugs to fix.
+var panicsAreFindings atomic.Bool
 
 type lowerer struct {
 	m           *onnxpb.ModelProto
@@ -1025,6 +1033,23 @@ func (l *lowerer) gather(n *onnxpb.NodeProto) {
 		l.fail(n, "axis %d is out of range for data %q", attrInt(n, "axis", 0), data)
 		return
 	}
+	if t, ok := l.consts[indices]; ok && t.I64 != nil {
+		// Constant indices along an axis of known size (often a Shape's output, read by
+		// exporters' shape arithmetic): normalise them here rather than in the graph.
+		if ds := l.shapes.shapes[data]; int(axis) < len(ds) && ds[axis].isFixed() {
+			norm := make([]int64, len(t.I64))
+			for i, v := range t.I64 {
+				if v < 0 {
+					v += ds[axis].v
+				}
+				norm[i] = v
+			}
+			c := proto.Clone(n).(*onnxpb.NodeProto)
+			c.Input[1] = l.emit("Constant", nil, AttrTensor("value", tensor.I64s(norm, t.Shape...)))
+			l.keep(c)
+			return
+		}
+	}
 	zero := l.intScalar(0)
 	size := l.emit("Gather", []string{l.emit("Shape", []string{data}), l.intScalar(axis)}, AttrInt("axis", 0))
 	idx := l.emit("Cast", []string{indices}, AttrInt("to", int64(onnxpb.TensorProto_INT64)))
@@ -1131,6 +1156,10 @@ func (l *lowerer) slice(n *onnxpb.NodeProto) {
 		d := s[a]
 		if !d.isFixed() {
 			l.notSupported(n, fmt.Sprintf(" with a negative step along axis %d, whose size is not known before run time", a))
+			return
+		}
+		if d.v > 1<<24 {
+			l.notSupported(n, fmt.Sprintf(" with a negative step along axis %d of size %d (more than 2^24 indices)", a, d.v))
 			return
 		}
 		negs = append(negs, reversed{a, reverseIndices(starts.I64[i], ends.I64[i], st, d.v)})
@@ -1267,7 +1296,7 @@ func (l *lowerer) lstm(n *onnxpb.NodeProto) {
 		return
 	}
 	hidden := attrInt(n, "hidden_size", 0)
-	if hidden <= 0 || hidden > 1<<20 {
+	if hidden <= 0 || hidden > 1<<16 {
 		l.fail(n, "hidden_size %d is missing or invalid", hidden)
 		return
 	}

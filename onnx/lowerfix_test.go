@@ -41,6 +41,20 @@ func TestLoweringMatchesORT(t *testing.T) {
 			b.Output("Y", "float32", 2, 3)
 			return built{mustModel(t, b), map[string]tensor.Tensor{"X": randF32(r, 1, 2, 5)}}
 		}, 1e-6},
+		{"Gather of a shape at -1, feeding a Reshape", func(t *testing.T) built {
+			// Exporters' shape arithmetic: x.reshape(-1, x.shape[-1]); onnx-gomlx must still fold
+			// the Reshape's target into a constant.
+			b := NewBuilder("g")
+			b.Input("X", "float32", "N", 3, 4)
+			b.Node("Shape", []string{"X"}, []string{"s"})
+			b.Initializer("last", tensor.I64s([]int64{-1}, 1))
+			b.Initializer("minus1", tensor.I64s([]int64{-1}, 1))
+			b.Node("Gather", []string{"s", "last"}, []string{"d"})
+			b.Node("Concat", []string{"minus1", "d"}, []string{"target"}, AttrInt("axis", 0))
+			b.Node("Reshape", []string{"X", "target"}, []string{"Y"})
+			b.Output("Y", "float32", "M", 4)
+			return built{mustModel(t, b), map[string]tensor.Tensor{"X": randF32(r, 1, 2, 3, 4)}}
+		}, 1e-6},
 		{"GatherElements negative indices", func(t *testing.T) built {
 			b := NewBuilder("g")
 			b.Input("X", "float32", 3, 4)

@@ -152,14 +152,18 @@ func (si *shapeInference) node(n *onnxpb.NodeProto) []shape {
 			return nil
 		}
 		perm := attrInts(n, "perm", nil)
+		if perm != nil && len(perm) != len(x) {
+			return nil
+		}
 		out := make(shape, len(x))
 		for i := range x {
-			if perm == nil {
+			switch {
+			case perm == nil:
 				out[i] = x[len(x)-1-i]
-			} else if int(perm[i]) < len(x) {
+			case perm[i] >= 0 && perm[i] < int64(len(x)):
 				out[i] = x[perm[i]]
-			} else {
-				return nil
+			default:
+				return nil // a malformed perm: no shape
 			}
 		}
 		return one(out)
@@ -180,7 +184,10 @@ func (si *shapeInference) node(n *onnxpb.NodeProto) []shape {
 		if !x.known() {
 			return nil
 		}
-		axis := normAxis(attrInt(n, "axis", 0), len(x))
+		axis, ok := axisOf(attrInt(n, "axis", 0), len(x))
+		if !ok {
+			return nil
+		}
 		out := append(shape{}, x...)
 		total := int64(0)
 		for i := range n.GetInput() {
@@ -202,7 +209,10 @@ func (si *shapeInference) node(n *onnxpb.NodeProto) []shape {
 		if !x.known() || !idx.known() {
 			return nil
 		}
-		axis := normAxis(attrInt(n, "axis", 0), len(x))
+		axis, ok := axisOf(attrInt(n, "axis", 0), len(x))
+		if !ok {
+			return nil
+		}
 		out := append(shape{}, x[:axis]...)
 		out = append(out, idx...)
 		return one(append(out, x[axis+1:]...))
@@ -300,7 +310,7 @@ func (si *shapeInference) shapeValue(n *onnxpb.NodeProto, i int) shape {
 	if v, ok := si.dims(n.GetInput()[i]); ok {
 		return v
 	}
-	if s := si.in(n, i); len(s) == 1 && s[0].isFixed() {
+	if s := si.in(n, i); len(s) == 1 && s[0].isFixed() && s[0].v <= maxRank {
 		out := make(shape, s[0].v)
 		for j := range out {
 			out[j] = unknownDim()
@@ -620,6 +630,20 @@ func ones(n int) []int64 {
 	return o
 }
 
+// maxRank bounds the ranks inference builds from a tensor's length (a corrupt file may claim
+// a shape tensor of 2^40 elements).
+const maxRank = 64
+
+// axisOf normalises an axis of a tensor of the given rank (negative counts from the end); ok
+// is false when it is out of range.
+func axisOf(a int64, rank int) (int, bool) {
+	if a < 0 {
+		a += int64(rank)
+	}
+	return int(a), a >= 0 && a < int64(rank)
+}
+
+// normAxis normalises an axis like axisOf, clamping out-of-range values to [0, rank].
 func normAxis(a int64, rank int) int {
 	if a < 0 {
 		a += int64(rank)

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/fob-go/fob/onnx/onnxpb"
+	"github.com/fob-go/fob/runtime/tensor"
 )
 
 func TestSignatureOf(t *testing.T) {
@@ -95,6 +96,55 @@ func TestSignatureCheck(t *testing.T) {
 				if !strings.Contains(msg, part) {
 					t.Fatalf("error %q lacks %q", msg, part)
 				}
+			}
+		})
+	}
+}
+
+// TestCheckTensors: what a model returned at run time is checked against the task's signature
+// before metrics read it.
+func TestCheckTensors(t *testing.T) {
+	sig := Signature{
+		Inputs:  []TensorSpec{spec("X", "float32", "batch", 784)},
+		Outputs: []TensorSpec{spec("logits", "float32", "batch", 10)},
+	}
+	x := tensor.F32s(make([]float32, 3*784), 3, 784)
+	f32 := func(shape ...int) tensor.Tensor {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		return tensor.F32s(make([]float32, n), shape...)
+	}
+	cases := []struct {
+		name string
+		out  map[string]tensor.Tensor
+		want string
+	}{
+		{"fits", map[string]tensor.Tensor{"logits": f32(3, 10)}, ""},
+		{"extra outputs are ignored", map[string]tensor.Tensor{"logits": f32(3, 10), "aux": f32(1)}, ""},
+		{"fixed dim differs", map[string]tensor.Tensor{"logits": f32(3, 5)},
+			`onnx: model output "logits" has shape [3 5], but the task expects logits float32[batch,10] (dim 1 is 5, want 10); the file's declared shape does not match what its graph computes`},
+		{"rank differs", map[string]tensor.Tensor{"logits": f32(30)},
+			`model output "logits" has shape [30] (rank 1), but the task expects logits float32[batch,10] (rank 2)`},
+		{"symbolic dim disagrees with the input", map[string]tensor.Tensor{"logits": f32(1, 10)},
+			`model output "logits" has shape [1 10], but the task expects logits float32[batch,10]: dim 0 (batch) is 1 while in input "X" batch is 3`},
+		{"element type differs", map[string]tensor.Tensor{"logits": tensor.I64s(make([]int64, 30), 3, 10)},
+			`model output "logits" holds int64, but the task expects logits float32[batch,10]`},
+		{"output missing", map[string]tensor.Tensor{"probs": f32(3, 10)},
+			`the model returned no output "logits" (the task expects logits float32[batch,10])`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := sig.CheckTensors(map[string]tensor.Tensor{"X": x}, c.out)
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v\nwant it to contain %q", err, c.want)
 			}
 		})
 	}

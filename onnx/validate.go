@@ -55,7 +55,7 @@ func Validate(m *onnxpb.ModelProto) error {
 	}
 	v.model(m)
 	if len(v.problems) == 0 {
-		v.graph(g, fmt.Sprintf("graph %q", g.GetName()), nil, true)
+		v.graph(g, "", nil, true)
 	}
 	if len(v.problems) == 0 {
 		v.outputShapes(g)
@@ -132,13 +132,15 @@ type definition struct {
 	node int // index of the defining node in its graph, -1 for inputs and initializers
 }
 
-// graph checks one graph; outer holds the names visible from enclosing graphs (nil for the main
-// graph), main is true for the model's graph (whose inputs and outputs need types).
+// graph checks one graph; where prefixes its problems ("" for the main graph, which the error
+// names; the path to a subgraph otherwise), outer holds the names visible from enclosing
+// graphs (nil for the main graph), main is true for the model's graph (whose inputs and
+// outputs need types).
 func (v *validator) graph(g *onnxpb.GraphProto, where string, outer map[string]bool, main bool) {
 	defined := map[string]definition{}
 	define := func(name string, d definition) {
 		if prev, dup := defined[name]; dup {
-			v.add("%s: %q is defined twice: by %s and by %s", where, name, prev.what, d.what)
+			v.add("%s%q is defined twice: by %s and by %s", where, name, prev.what, d.what)
 			return
 		}
 		defined[name] = d
@@ -148,7 +150,7 @@ func (v *validator) graph(g *onnxpb.GraphProto, where string, outer map[string]b
 	for i, vi := range g.GetInput() {
 		name := vi.GetName()
 		if name == "" {
-			v.add("%s: graph input %d has no name", where, i)
+			v.add("%sgraph input %d has no name", where, i)
 			continue
 		}
 		v.valueType(where, "graph input", vi, main)
@@ -159,11 +161,11 @@ func (v *validator) graph(g *onnxpb.GraphProto, where string, outer map[string]b
 	for i, t := range g.GetInitializer() {
 		name := t.GetName()
 		if name == "" {
-			v.add("%s: initializer %d has no name", where, i)
+			v.add("%sinitializer %d has no name", where, i)
 			continue
 		}
 		if _, dup := inits[name]; dup {
-			v.add("%s: initializer %q is defined twice", where, name)
+			v.add("%sinitializer %q is defined twice", where, name)
 			continue
 		}
 		inits[name] = t
@@ -178,7 +180,7 @@ func (v *validator) graph(g *onnxpb.GraphProto, where string, outer map[string]b
 	for i, st := range g.GetSparseInitializer() {
 		name := st.GetValues().GetName()
 		if name == "" {
-			v.add("%s: sparse initializer %d has no name", where, i)
+			v.add("%ssparse initializer %d has no name", where, i)
 			continue
 		}
 		if _, ok := inputs[name]; !ok {
@@ -188,19 +190,14 @@ func (v *validator) graph(g *onnxpb.GraphProto, where string, outer map[string]b
 
 	// Producers of every node output, to tell a node reading a later node's output (unsorted or
 	// cyclic) from one reading a name nothing defines.
-	producer := map[string]int{}
+	producer := producers(g)
+	// The first node reading a name defined only by a later node: the graph is unsorted or,
+	// if cyclic (decided after the loop), has a cycle.
+	var order string
 	for i, n := range g.GetNode() {
-		for _, o := range n.GetOutput() {
-			if _, ok := producer[o]; !ok && o != "" {
-				producer[o] = i
-			}
-		}
-	}
-	reportedOrder := false
-	for i, n := range g.GetNode() {
-		label := fmt.Sprintf("%s: node %q (%s)", where, nodeLabel(n), n.GetOpType())
+		label := fmt.Sprintf("%snode %q (%s)", where, nodeLabel(n), n.GetOpType())
 		if n.GetOpType() == "" {
-			v.add("%s: node %q has no op_type", where, nodeLabel(n))
+			v.add("%snode %q has no op_type", where, nodeLabel(n))
 		}
 		d := normDomain(n.GetDomain())
 		if _, ok := v.opsets[d]; !ok {
@@ -216,14 +213,8 @@ func (v *validator) graph(g *onnxpb.GraphProto, where string, outer map[string]b
 			j, later := producer[in]
 			switch {
 			case later && j >= i:
-				if reportedOrder {
-					continue
-				}
-				reportedOrder = true
-				if cycle := findCycle(g, i); cycle != "" {
-					v.add("%s: the graph has a cycle: %s; ONNX graphs must be acyclic (check the exporter)", where, cycle)
-				} else {
-					v.add("%s reads %q (input %d), which node %q (%s) defines after it; ONNX requires nodes in topological order (re-export, or sort them with onnx's tools)",
+				if order == "" {
+					order = fmt.Sprintf("%s reads %q (input %d), which node %q (%s) defines after it; ONNX requires nodes in topological order (re-export, or sort them with onnx's tools)",
 						label, in, k, nodeLabel(g.GetNode()[j]), g.GetNode()[j].GetOpType())
 				}
 			default:
@@ -248,10 +239,10 @@ func (v *validator) graph(g *onnxpb.GraphProto, where string, outer map[string]b
 				for name := range defined {
 					scope[name] = true
 				}
-				v.graph(sub, fmt.Sprintf("%s attribute %q (subgraph %q)", label, a.GetName(), sub.GetName()), scope, false)
+				v.graph(sub, fmt.Sprintf("%s attribute %q (subgraph %q): ", label, a.GetName(), sub.GetName()), scope, false)
 			}
 			if t := a.GetT(); t != nil {
-				v.tensorData(label, fmt.Sprintf("attribute %q tensor", a.GetName()), t)
+				v.tensorData(label+": ", fmt.Sprintf("attribute %q tensor", a.GetName()), t)
 			}
 		}
 		for _, o := range n.GetOutput() {
@@ -261,22 +252,30 @@ func (v *validator) graph(g *onnxpb.GraphProto, where string, outer map[string]b
 		}
 	}
 
+	if order != "" {
+		if start, ok := cycleNode(g); ok {
+			v.add("%sthe graph has a cycle: %s; ONNX graphs must be acyclic (check the exporter)", where, findCycle(g, start))
+		} else {
+			v.add("%s", order)
+		}
+	}
+
 	listed := map[string]bool{}
 	for i, vi := range g.GetOutput() {
 		name := vi.GetName()
 		if name == "" {
-			v.add("%s: graph output %d has no name", where, i)
+			v.add("%sgraph output %d has no name", where, i)
 			continue
 		}
 		if listed[name] {
-			v.add("%s: graph output %q is listed twice; each output must be listed once", where, name)
+			v.add("%sgraph output %q is listed twice; each output must be listed once", where, name)
 			continue
 		}
 		listed[name] = true
 		v.valueType(where, "graph output", vi, main)
 		if _, ok := defined[name]; !ok && !outer[name] {
 			if _, ok := inits[name]; !ok {
-				v.add("%s: graph output %q is not produced by any node, graph input or initializer", where, name)
+				v.add("%sgraph output %q is not produced by any node, graph input or initializer", where, name)
 			}
 		}
 		if t, ok := inits[name]; ok {
@@ -291,19 +290,84 @@ func (v *validator) graph(g *onnxpb.GraphProto, where string, outer map[string]b
 	}
 }
 
-// findCycle looks for a cycle through node start (following inputs to their producers) and
-// describes it, e.g. `node "a" (Add) reads "y" from node "b" (Relu), which reads "x" from node
-// "a"`; "" when start is on no cycle. The search is iterative: no stack overflow on deep graphs.
-func findCycle(g *onnxpb.GraphProto, start int) string {
-	nodes := g.GetNode()
+// producers maps each node output name to the index of the first node writing it.
+func producers(g *onnxpb.GraphProto) map[string]int {
 	producer := map[string]int{}
-	for i, n := range nodes {
+	for i, n := range g.GetNode() {
 		for _, o := range n.GetOutput() {
 			if _, ok := producer[o]; !ok && o != "" {
 				producer[o] = i
 			}
 		}
 	}
+	return producer
+}
+
+// cycleNode returns a node on a cycle of g's "reads from" graph, if there is one: Kahn's
+// algorithm removes every node not on or behind a cycle; walking producers from one that is
+// left must come back to a node it has seen, which lies on a cycle.
+func cycleNode(g *onnxpb.GraphProto) (int, bool) {
+	nodes := g.GetNode()
+	producer := producers(g)
+	indeg := make([]int, len(nodes))
+	consumers := make([][]int, len(nodes))
+	for i, n := range nodes {
+		for _, in := range n.GetInput() {
+			if j, ok := producer[in]; ok {
+				indeg[i]++
+				consumers[j] = append(consumers[j], i)
+			}
+		}
+	}
+	var ready []int
+	for i, d := range indeg {
+		if d == 0 {
+			ready = append(ready, i)
+		}
+	}
+	removed := make([]bool, len(nodes))
+	for len(ready) > 0 {
+		i := ready[len(ready)-1]
+		ready = ready[:len(ready)-1]
+		removed[i] = true
+		for _, c := range consumers[i] {
+			if indeg[c]--; indeg[c] == 0 {
+				ready = append(ready, c)
+			}
+		}
+	}
+	for start := range nodes {
+		if removed[start] {
+			continue
+		}
+		seen := map[int]bool{}
+		for i := start; ; {
+			if seen[i] {
+				return i, true
+			}
+			seen[i] = true
+			next := -1
+			for _, in := range nodes[i].GetInput() {
+				if j, ok := producer[in]; ok && !removed[j] {
+					next = j
+					break
+				}
+			}
+			if next < 0 {
+				break // cannot happen: a node left by Kahn's algorithm has a producer left
+			}
+			i = next
+		}
+	}
+	return 0, false
+}
+
+// findCycle looks for a cycle through node start (following inputs to their producers) and
+// describes it, e.g. `node "a" (Add) reads "y" from node "b" (Relu), which reads "x" from node
+// "a"`; "" when start is on no cycle. The search is iterative: no stack overflow on deep graphs.
+func findCycle(g *onnxpb.GraphProto, start int) string {
+	nodes := g.GetNode()
+	producer := producers(g)
 	// Depth-first search over "reads from" edges; via[i] is the (node, tensor) it was reached from.
 	type edge struct {
 		node   int
@@ -355,7 +419,7 @@ func (v *validator) valueType(where, what string, vi *onnxpb.ValueInfoProto, req
 	t := vi.GetType()
 	if t == nil || t.GetValue() == nil {
 		if required {
-			v.add("%s: %s %q has no type; the exporter must declare it", where, what, vi.GetName())
+			v.add("%s%s %q has no type; the exporter must declare it", where, what, vi.GetName())
 		}
 		return
 	}
@@ -365,13 +429,13 @@ func (v *validator) valueType(where, what string, vi *onnxpb.ValueInfoProto, req
 	}
 	switch et := tt.GetElemType(); {
 	case et == 0 && required:
-		v.add("%s: %s %q has no element type; the exporter must declare it", where, what, vi.GetName())
+		v.add("%s%s %q has no element type; the exporter must declare it", where, what, vi.GetName())
 	case et < 0:
-		v.add("%s: %s %q has invalid element type %d", where, what, vi.GetName(), et)
+		v.add("%s%s %q has invalid element type %d", where, what, vi.GetName(), et)
 	}
 	for i, d := range tt.GetShape().GetDim() {
 		if d.GetDimValue() < 0 {
-			v.add("%s: %s %q dim %d is %d; sizes cannot be negative (use a symbolic dim_param for a dynamic size)", where, what, vi.GetName(), i, d.GetDimValue())
+			v.add("%s%s %q dim %d is %d; sizes cannot be negative (use a symbolic dim_param for a dynamic size)", where, what, vi.GetName(), i, d.GetDimValue())
 		}
 	}
 }
@@ -384,11 +448,11 @@ func (v *validator) agrees(where string, vi *onnxpb.ValueInfoProto, what string,
 		return
 	}
 	if tt == nil {
-		v.add("%s: %s %q is an initializer but not declared as a tensor", where, what, vi.GetName())
+		v.add("%s%s %q is an initializer but not declared as a tensor", where, what, vi.GetName())
 		return
 	}
 	if et := tt.GetElemType(); et != 0 && et != t.GetDataType() {
-		v.add("%s: %s %q is declared %s but its initializer holds %s", where, what, vi.GetName(),
+		v.add("%s%s %q is declared %s but its initializer holds %s", where, what, vi.GetName(),
 			dtypeName(et), dtypeName(t.GetDataType()))
 	}
 	if tt.GetShape() == nil {
@@ -396,12 +460,12 @@ func (v *validator) agrees(where string, vi *onnxpb.ValueInfoProto, what string,
 	}
 	declared := shapeOfValueInfo(vi)
 	if len(declared) != len(t.GetDims()) {
-		v.add("%s: %s %q is declared with shape %s but its initializer has dims %v", where, what, vi.GetName(), declared, t.GetDims())
+		v.add("%s%s %q is declared with shape %s but its initializer has dims %v", where, what, vi.GetName(), declared, t.GetDims())
 		return
 	}
 	for i, d := range declared {
 		if d.isFixed() && d.v != t.GetDims()[i] {
-			v.add("%s: %s %q is declared with shape %s but its initializer has dims %v", where, what, vi.GetName(), declared, t.GetDims())
+			v.add("%s%s %q is declared with shape %s but its initializer has dims %v", where, what, vi.GetName(), declared, t.GetDims())
 			return
 		}
 	}
@@ -445,12 +509,12 @@ func elemCount(dims []int64) (int64, error) {
 func (v *validator) tensorData(where, what string, t *onnxpb.TensorProto) {
 	et := onnxpb.TensorProto_DataType(t.GetDataType())
 	if et <= 0 {
-		v.add("%s: %s %q has no element type", where, what, t.GetName())
+		v.add("%s%s %q has no element type", where, what, t.GetName())
 		return
 	}
 	n, err := elemCount(t.GetDims())
 	if err != nil {
-		v.add("%s: %s %q %v", where, what, t.GetName(), err)
+		v.add("%s%s %q %v", where, what, t.GetName(), err)
 		return
 	}
 	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
@@ -490,7 +554,7 @@ func (v *validator) tensorData(where, what string, t *onnxpb.TensorProto) {
 		}
 	}
 	if have != want {
-		v.add("%s: %s %q holds %d %s, its dims %v of %s need %d (truncated or corrupt file?)",
+		v.add("%s%s %q holds %d %s, its dims %v of %s need %d (truncated or corrupt file?)",
 			where, what, t.GetName(), have, unit, t.GetDims(), et, want)
 	}
 }
@@ -498,19 +562,14 @@ func (v *validator) tensorData(where, what string, t *onnxpb.TensorProto) {
 // outputShapes compares each graph output's declared shape with the shape inferred from the
 // graph without it, where both are known.
 func (v *validator) outputShapes(g *onnxpb.GraphProto) {
-	opset := v.opsets[""]
-	isOutput := map[string]bool{}
-	for _, o := range g.GetOutput() {
-		isOutput[o.GetName()] = true
+	if !panicsAreFindings.Load() {
+		defer func() {
+			if r := recover(); r != nil {
+				v.add("inferring the output shapes failed (%v); this is a bug in fob's shape inference, please report it with the model", r)
+			}
+		}()
 	}
-	// The same graph without the outputs' declarations (value_info entries for them included).
-	bare := &onnxpb.GraphProto{Node: g.GetNode(), Initializer: g.GetInitializer(), Input: g.GetInput()}
-	for _, vi := range g.GetValueInfo() {
-		if !isOutput[vi.GetName()] {
-			bare.ValueInfo = append(bare.ValueInfo, vi)
-		}
-	}
-	si := inferShapes(bare, graphConsts(g), opset)
+	si := inferOutputShapes(g, v.opsets[""])
 	producer := map[string]*onnxpb.NodeProto{}
 	for _, n := range g.GetNode() {
 		for _, o := range n.GetOutput() {
@@ -529,6 +588,22 @@ func (v *validator) outputShapes(g *onnxpb.GraphProto) {
 		v.add("graph output %q is declared with shape %s but the graph computes shape %s%s; fix the declared output shape or the graph",
 			o.GetName(), declared, inferred, by)
 	}
+}
+
+// inferOutputShapes runs the shape inference over g as if its outputs declared no shapes
+// (value_info entries for them included), so that what it finds for them comes from the graph.
+func inferOutputShapes(g *onnxpb.GraphProto, opset int64) *shapeInference {
+	isOutput := map[string]bool{}
+	for _, o := range g.GetOutput() {
+		isOutput[o.GetName()] = true
+	}
+	bare := &onnxpb.GraphProto{Node: g.GetNode(), Initializer: g.GetInitializer(), Input: g.GetInput()}
+	for _, vi := range g.GetValueInfo() {
+		if !isOutput[vi.GetName()] {
+			bare.ValueInfo = append(bare.ValueInfo, vi)
+		}
+	}
+	return inferShapes(bare, graphConsts(g), opset)
 }
 
 // compatible reports whether two shapes can describe the same tensor: equal rank and equal

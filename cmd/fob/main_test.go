@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fob-go/fob/models"
+	"github.com/fob-go/fob/onnx"
 	"github.com/fob-go/fob/train/config"
 	"github.com/fob-go/fob/train/optim"
 )
@@ -392,5 +394,39 @@ func TestListings(t *testing.T) {
 	out, err = fobStdout(t, "optimizers")
 	if err != nil || !strings.Contains(out, "adamw_baseline\n") || !strings.Contains(out, "sophia\n") {
 		t.Errorf("fob optimizers: %v\n%s", err, out)
+	}
+}
+
+// TestModelCommand: fob model writes a task's untrained graph (here a small T5, named by the
+// task's short name) that any ONNX tool can load, with its parameter count.
+func TestModelCommand(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "t5.onnx")
+	small := []string{"task.model.vocab_size=500", "task.model.d_model=32", "task.model.d_kv=8", "task.model.d_ff=64",
+		"task.model.num_layers=2", "task.model.num_decoder_layers=1", "task.model.num_heads=4"}
+	stdout, err := fobStdout(t, append([]string{"model", "-task", "wmt", "-o", out}, small...)...)
+	if err != nil {
+		t.Fatalf("fob model: %v\n%s", err, stdout)
+	}
+	m, err := onnx.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := models.T5Small()
+	cfg.VocabSize, cfg.DModel, cfg.DKV, cfg.DFF, cfg.NumLayers, cfg.NumDecoderLayers, cfg.NumHeads = 500, 32, 8, 64, 2, 1, 4
+	want := cfg.NumParams()
+	if got := ParameterCount(m); got != int64(want) {
+		t.Errorf("the written model has %d parameters, the T5 formula says %d", got, want)
+	}
+	if !strings.Contains(stdout, fmt.Sprintf("translation model, %d parameters", want)) {
+		t.Errorf("fob model printed %q", stdout)
+	}
+	if onnx.Metadata(m)["fob.task"] != "translation" {
+		t.Errorf("metadata %v", onnx.Metadata(m))
+	}
+	for _, args := range [][]string{{"model", "-task", "segmentation", "-o", out}, {"model", "-task", "mnist"},
+		{"model", "-task", "mnist", "-o", out, "task.model.num_hidden=-3"}} {
+		if stdout, err := fobStdout(t, args...); err == nil {
+			t.Errorf("fob %v succeeded:\n%s", args, stdout)
+		}
 	}
 }
