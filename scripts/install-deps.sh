@@ -13,6 +13,7 @@ need=()
 command -v spm_train >/dev/null 2>&1 || need+=(sentencepiece)
 command -v msgunfmt >/dev/null 2>&1 || need+=(gettext)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch libopenblas0-pthread)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import scipy' 2>/dev/null || need+=(python3-scipy) # scripts/bench_tasks_torch.py reads Cora's pickles
 [ -d /usr/share/libonnx-testdata ] || need+=(libonnx-testdata)
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
