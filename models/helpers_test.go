@@ -137,3 +137,13 @@ func maxAbsDiff(t *testing.T, what string, got []float32, want []float32) float6
 	}
 	return d
 }
+
+// torchLogitsRef is what the PyTorch reference scripts (testdata/*_torch_ref.py) write: the
+// module's parameter count, the input they drew and the logits they computed.
+type torchLogitsRef struct {
+	ParamCount  int       `json:"param_count"`
+	XShape      []int     `json:"x_shape"`
+	X           []float32 `json:"x"`
+	LogitsShape []int     `json:"logits_shape"`
+	Logits      []float32 `json:"logits"`
+}

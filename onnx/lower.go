@@ -28,6 +28,8 @@ const (
 // ImportOptions configures ForImport.
 type ImportOptions struct {
 	Dropout DropoutMode
+	// BatchNorm says which statistics BatchNormalization normalises with (lower_cnn.go).
+	BatchNorm BatchNormMode
 }
 
 // DropoutSite describes one Dropout turned into a mask input (DropoutMasks mode): the mask
@@ -60,7 +62,7 @@ var minInputs = map[string]int{"Identity": 1, "Dropout": 1, "Sigmoid": 1, "Softp
 	"GlobalAveragePool": 1, "Slice": 1, "Clip": 1, "CumSum": 2, "Shape": 1, "LSTM": 3, "LayerNormalization": 2}
 
 // loweredOps are the ops ForImport rewrites into gomlxOps.
-var loweredOps = strings.Fields("Dropout Sigmoid LogSoftmax Reciprocal LeakyRelu Elu Gelu Softplus ReduceSum ScatterElements")
+var loweredOps = strings.Fields("Dropout Sigmoid LogSoftmax Reciprocal LeakyRelu Elu Gelu Softplus ReduceSum ScatterElements GlobalMaxPool")
 
 // rewritten are the gomlxOps ForImport rewrites (or may rewrite) because onnx-gomlx gets some
 // of their cases wrong.
@@ -85,8 +87,11 @@ func supportedList() string {
 //     whose exponentials never overflow), LogSoftmax (from Softmax, so no ReduceMax is needed),
 //     Reciprocal, Gelu (erf and tanh forms), ReduceSum (from ReduceMean).
 //   - Gemm with alpha or beta != 1 (onnx-gomlx reads beta from alpha) becomes MatMul/Mul/Add.
-//   - Conv, MaxPool and AveragePool get explicit strides, pads (and Conv dilations,
-//     kernel_shape) since onnx-gomlx's defaults differ from ONNX's or crash.
+//   - Conv gets explicit strides, pads, dilations and kernel_shape since onnx-gomlx's defaults
+//     differ from ONNX's or crash. MaxPool, AveragePool and GlobalMaxPool become strided Slices
+//     of a padded input and a Max/Add chain (differentiable; lower_cnn.go); BatchNormalization
+//     follows ImportOptions.BatchNorm (batch statistics and running-statistic updates in
+//     training, see Lower).
 //   - Softmax/LogSoftmax of opsets < 13 (which flatten to 2-D) are wrapped in Flatten/Reshape.
 //   - Cases onnx-gomlx computes wrongly, found with ONNX's node conformance tests
 //     (TestConformance): Gather/GatherElements indices made non-negative (onnx-gomlx does not
@@ -104,15 +109,20 @@ func supportedList() string {
 // New constants are Constant nodes, never initializers, so they do not become trainable
 // variables. An op that is neither supported nor lowered is an error naming op and node.
 func ForImport(m *onnxpb.ModelProto, opt ImportOptions) (lowered *onnxpb.ModelProto, sites []DropoutSite, err error) {
+	lowered, sites, _, err = forImport(m, opt)
+	return lowered, sites, err
+}
+
+func forImport(m *onnxpb.ModelProto, opt ImportOptions) (lowered *onnxpb.ModelProto, sites []DropoutSite, bn []BatchNormSite, err error) {
 	if m.GetGraph() == nil {
-		return nil, nil, fmt.Errorf("onnx: ForImport: model has no graph")
+		return nil, nil, nil, fmt.Errorf("onnx: ForImport: model has no graph")
 	}
 	c := proto.Clone(m).(*onnxpb.ModelProto)
 	if !panicsAreFindings.Load() {
 		defer func() {
 			// Malformed graphs must come back as errors, never as panics in the caller.
 			if r := recover(); r != nil {
-				lowered, sites, err = nil, nil, fmt.Errorf("onnx: preparing graph %q for training: malformed graph (%v)", c.Graph.GetName(), r)
+				lowered, sites, bn, err = nil, nil, nil, fmt.Errorf("onnx: preparing graph %q for training: malformed graph (%v)", c.Graph.GetName(), r)
 			}
 		}()
 	}
@@ -121,20 +131,20 @@ func ForImport(m *onnxpb.ModelProto, opt ImportOptions) (lowered *onnxpb.ModelPr
 		l.lower(n)
 	}
 	if len(l.unsupported) > 0 {
-		return nil, nil, fmt.Errorf("onnx: %s; supported: %s", strings.Join(l.unsupported, "; "), supportedList())
+		return nil, nil, nil, fmt.Errorf("onnx: %s; supported: %s", strings.Join(l.unsupported, "; "), supportedList())
 	}
 	if len(l.errs) > 0 {
-		return nil, nil, fmt.Errorf("onnx: preparing graph %q for training: %s", c.Graph.GetName(), strings.Join(l.errs, "; "))
+		return nil, nil, nil, fmt.Errorf("onnx: preparing graph %q for training: %s", c.Graph.GetName(), strings.Join(l.errs, "; "))
 	}
 	l.finish()
 	if len(l.errs) > 0 {
-		return nil, nil, fmt.Errorf("onnx: preparing graph %q for training: %s", c.Graph.GetName(), strings.Join(l.errs, "; "))
+		return nil, nil, nil, fmt.Errorf("onnx: preparing graph %q for training: %s", c.Graph.GetName(), strings.Join(l.errs, "; "))
 	}
 	sites = make([]DropoutSite, len(l.sites))
 	for i, s := range l.sites {
 		sites[i] = *s
 	}
-	return c, sites, nil
+	return c, sites, l.bnSites, nil
 }
 
 // panicsAreFindings turns off the safety net of ForImport and Validate, which otherwise turn a
@@ -158,6 +168,7 @@ type lowerer struct {
 	unsupported []string
 	errs        []string
 	sites       []*DropoutSite
+	bnSites     []BatchNormSite
 	maskInputs  []*onnxpb.ValueInfoProto
 	shapes      *shapeInference
 	base        string // name stem for nodes emitted while lowering the current node
@@ -363,8 +374,12 @@ func (l *lowerer) lower(n *onnxpb.NodeProto) {
 		l.gemm(n)
 	case "ScatterElements":
 		l.scatterElements(n)
-	case "Conv", "MaxPool", "AveragePool":
+	case "Conv":
 		l.convPool(n)
+	case "MaxPool", "AveragePool":
+		l.pool(n)
+	case "GlobalMaxPool":
+		l.globalMaxPool(n)
 	case "Gather", "GatherElements":
 		l.gather(n)
 	case "GlobalAveragePool":
@@ -382,12 +397,9 @@ func (l *lowerer) lower(n *onnxpb.NodeProto) {
 	case "LayerNormalization":
 		l.layerNorm(n)
 	case "BatchNormalization":
-		if attrInt(n, "training_mode", 0) != 0 {
-			l.notSupported(n, " with training_mode=1 (batch statistics); export the model in eval mode "+
-				"or build batch statistics from ReduceMean/Sub/Mul/Sqrt/Div")
-			return
-		}
-		l.keep(n)
+		l.batchNorm(n)
+	case "Resize":
+		l.resize(n)
 	case "Constant":
 		if a := findAttr(n, "value"); a != nil && a.GetT() != nil {
 			l.keep(n) // any element type: onnx-gomlx decodes it
@@ -824,15 +836,8 @@ func (l *lowerer) convPool(n *onnxpb.NodeProto) {
 		l.notSupported(n, " with ceil_mode=1")
 		return
 	}
-	if op == "MaxPool" {
-		if attrInt(n, "storage_order", 0) != 0 {
-			l.notSupported(n, " with storage_order=1")
-			return
-		}
-		if len(n.GetOutput()) > 1 && n.GetOutput()[1] != "" && l.consumed(n.GetOutput()[1]) {
-			l.notSupported(n, " with its Indices output used")
-			return
-		}
+	if op == "MaxPool" && !l.maxPoolOutputsSupported(n) {
+		return
 	}
 	if op != "Conv" {
 		if d := attrInts(n, "dilations", nil); d != nil {

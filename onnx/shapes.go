@@ -289,6 +289,8 @@ func (si *shapeInference) node(n *onnxpb.NodeProto) []shape {
 		return one(broadcast(x, si.shapeValue(n, 1)))
 	case "ScatterND", "ScatterElements":
 		return one(x)
+	case "Resize":
+		return one(si.resizeShape(n, x))
 	case "Constant":
 		if t, ok := si.consts[n.GetOutput()[0]]; ok {
 			s := shape{}

@@ -19,10 +19,16 @@ import (
 // attention backward pass) that deadlocks simplego's default scheduler once k reaches its pool
 // size, 2 x cores.
 func branchesStep(t testing.TB, b backends.Backend, k, batch int) func() error {
+	return parallelStep(t, b, k, shapes.Make(dtypes.Float32, batch, 784), shapes.Make(dtypes.Float32, 784, 256), graph.MatMul)
+}
+
+// parallelStep builds k branches layer(x, w_i), ReLU, summed, and a step returning the loss and
+// the gradients of every input.
+func parallelStep(t testing.TB, b backends.Backend, k int, xShape, wShape shapes.Shape, layer func(x, w *graph.Node) *graph.Node) func() error {
 	exec, err := graph.NewExec(b, func(args []*graph.Node) []*graph.Node {
 		var sum *graph.Node
 		for _, w := range args[1:] {
-			y := graph.MatMul(args[0], w)
+			y := layer(args[0], w)
 			y = graph.Max(y, graph.ZerosLike(y))
 			if sum == nil {
 				sum = y
@@ -31,17 +37,17 @@ func branchesStep(t testing.TB, b backends.Backend, k, batch int) func() error {
 			}
 		}
 		loss := graph.ReduceAllMean(graph.Square(sum))
-		return append([]*graph.Node{loss}, graph.Gradient(loss, args[1:]...)...)
+		return append([]*graph.Node{loss}, graph.Gradient(loss, args...)...)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := []any{tensors.FromShape(shapes.Make(dtypes.Float32, batch, 784))}
+	args := []any{tensors.FromShape(xShape)}
 	for range k {
-		args = append(args, tensors.FromShape(shapes.Make(dtypes.Float32, 784, 256)))
+		args = append(args, tensors.FromShape(wShape))
 	}
 	return func() (err error) {
-		defer recoverTo(&err, "branches step")
+		defer recoverTo(&err, "parallel branches step")
 		for _, o := range exec.MustExec(args...) {
 			o.FinalizeAll()
 		}
@@ -92,6 +98,7 @@ func TestGoBackendNoDeadlock(t *testing.T) {
 		{"MLP 784-128-10 batch 512", 5, mlp([]int{784, 128, 10}, 512)},
 		{"MLP 784-512x3-10 batch 256", 3, mlp([]int{784, 512, 512, 512, 10}, 256)},
 		{"parallel branches", 3, func() func() error { return branchesStep(t, b, k, 128) }},
+		{"parallel conv branches", 3, func() func() error { return convBranchesStep(t, b, k, 16) }},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

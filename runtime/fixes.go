@@ -23,12 +23,16 @@ var stockVJPs = map[graph.NodeType]graph.VJP{}
 //     broadcast multiply plus ReduceSum, which materialises a [batch, in, out] temporary per
 //     layer (gigabytes for wide layers) and is 10-20x slower.
 //   - Identity (ONNX Identity, onnx-gomlx's ScatterND) gets the pass-through gradient GoMLX lacks.
+//   - Pad (ONNX Pad, fob's pooling lowering) gets the gradient GoMLX lacks.
+//   - ConvGeneral gets a gradient that is right for every padding (GoMLX's is not) and keeps
+//     groups in one product (conv_vjp.go).
+//   - Max and Min (ReLU, pooling) get the same gradient in fewer elementwise passes (max_vjp.go).
 //   - The pure-Go backend with the ops gradients need (Pad, Reverse) is registered as "fobgo".
 //
 // NewBackend calls it; call it directly only when building graphs on a backend made elsewhere.
 func InstallFixes() {
 	installOnce.Do(func() {
-		for _, t := range []graph.NodeType{graph.NodeTypeDot, graph.NodeTypeDotGeneral} {
+		for _, t := range []graph.NodeType{graph.NodeTypeDot, graph.NodeTypeDotGeneral, graph.NodeTypeConvGeneral, graph.NodeTypeMax, graph.NodeTypeMin} {
 			stockVJPs[t] = graph.VJPRegistration[t]
 		}
 		graph.VJPRegistration[graph.NodeTypeDot] = dotVJP
@@ -36,6 +40,10 @@ func InstallFixes() {
 		// StopGradient and IdentityWithCustomGradient are Identity nodes too, but autodiff handles
 		// their flags before it consults this table, so registering the plain case is safe.
 		graph.VJPRegistration[graph.NodeTypeIdentity] = identityVJP
+		graph.VJPRegistration[graph.NodeTypePad] = padVJP          // pad_vjp.go
+		graph.VJPRegistration[graph.NodeTypeConvGeneral] = convVJP // conv_vjp.go
+		graph.VJPRegistration[graph.NodeTypeMax] = minMaxVJP       // max_vjp.go
+		graph.VJPRegistration[graph.NodeTypeMin] = minMaxVJP
 		backends.Register(GoBackendName, newGoBackend)
 	})
 }
@@ -72,16 +80,9 @@ func dotGeneralAxes(node *graph.Node) (axes [4][]int, err error) {
 			err = fmt.Errorf("reading DotGeneral axes: %v", r)
 		}
 	}()
-	in := reflect.ValueOf(node).Elem().FieldByName("inputs")
-	if !in.IsValid() || in.IsNil() {
-		return axes, fmt.Errorf("graph.Node has no inputs field")
-	}
-	params := in.Elem()
-	if params.Kind() == reflect.Pointer {
-		params = params.Elem()
-	}
-	if params.Kind() != reflect.Struct {
-		return axes, fmt.Errorf("DotGeneral inputs are a %s, not a struct", params.Kind())
+	params, err := nodeParams(node, "DotGeneral")
+	if err != nil {
+		return axes, err
 	}
 	for i, name := range []string{"lhsContractingAxes", "lhsBatchAxes", "rhsContractingAxes", "rhsBatchAxes"} {
 		f := params.FieldByName(name)

@@ -24,16 +24,19 @@ const GoBackendName = "fobgo"
 // goBackend is GoMLX's pure-Go backend ("simplego") plus ops that gradients need and simplego
 // lacks (Pad for Slice/Split gradients, Reverse for convolution input gradients). simplego's
 // executor table is private, so the extra ops are composed at graph-build time from ops it does
-// execute. Its float32 matrix products run on fob's AVX2/FMA block kernel where the CPU has one
-// (runtime/gemm; FOB_GEMM=off keeps simplego's scalar kernel).
+// execute. Its float32 matrix products and convolutions run on fob's AVX2/FMA block kernel where
+// the CPU has one (runtime/gemm; FOB_GEMM=off keeps simplego's scalar kernel and loop, and
+// convolutions are then rewritten into one matrix product, see conv.go).
 type goBackend struct {
 	*simplego.Backend
+	conv convMode // NativeConvOption, ComposeConvOption
 }
 
 // newGoBackend takes simplego's configuration string ("ops_sequential", "parallelism=N", ...).
 func newGoBackend(config string) (b backends.Backend, err error) {
 	defer recoverTo(&err, "creating the pure-Go backend")
 	gemmOnce.Do(installGEMM)
+	config, mode := splitGoConfig(config)
 	inner, err := simplego.New(config)
 	if err != nil {
 		return nil, err
@@ -42,7 +45,7 @@ func newGoBackend(config string) (b backends.Backend, err error) {
 	if !ok {
 		return nil, fmt.Errorf("simplego.New returned %T, want *simplego.Backend", inner)
 	}
-	return &goBackend{Backend: sg}, nil
+	return &goBackend{Backend: sg, conv: mode}, nil
 }
 
 var gemmOnce sync.Once
@@ -60,6 +63,13 @@ func installGEMM() {
 		}
 		slog.Log(context.Background(), level, "matrix products use simplego's scalar kernel", "reason", err)
 	}
+	if err := gemm.InstallConv(); err != nil {
+		level := slog.LevelWarn
+		if errors.Is(err, gemm.ErrUnavailable) {
+			level = slog.LevelDebug
+		}
+		slog.Log(context.Background(), level, "float32 convolutions are rewritten into matrix products", "reason", err)
+	}
 }
 
 // Name implements backends.Backend.
@@ -74,7 +84,15 @@ func (b *goBackend) Description() string {
 	if gemm.Active() {
 		kernel = "fob's AVX2/FMA float32 matmul kernel"
 	}
-	return "GoMLX pure-Go backend (simplego) with Pad and Reverse composed from its own ops, ConvGeneral defaults filled in and " + kernel
+	conv := "simplego's convolution loop"
+	switch {
+	case b.conv == convCompose || (b.conv == convDefault && !gemm.ConvActive()):
+		conv = "convolutions rewritten into one matrix product"
+	case gemm.ConvActive():
+		conv = "fob's block-kernel float32 convolution"
+	}
+	return "GoMLX pure-Go backend (simplego) with Pad and Reverse composed from its own ops, ConvGeneral defaults filled in, " +
+		kernel + " and " + conv
 }
 
 // Capabilities implements backends.Backend: simplego's plus the composed ops.
@@ -87,12 +105,13 @@ func (b *goBackend) Capabilities() backends.Capabilities {
 
 // Builder implements backends.Builder.
 func (b *goBackend) Builder(name string) backends.Builder {
-	return &goBuilder{Builder: b.Backend.Builder(name).(*simplego.Builder)}
+	return &goBuilder{Builder: b.Backend.Builder(name).(*simplego.Builder), conv: b.conv}
 }
 
 // goBuilder adds Pad and Reverse to simplego's builder.
 type goBuilder struct {
 	*simplego.Builder
+	conv convMode
 }
 
 // Pad implements backends.Builder with the XLA semantics: per axis, interior padding first
@@ -271,7 +290,8 @@ func (b *goBuilder) Reverse(x backends.Op, axes ...int) (backends.Op, error) {
 
 // ConvGeneral implements backends.Builder. XLA reads empty strides and dilations as all ones;
 // simplego rejects empty strides ("stride[0]=0 must be >= 1") and fails inside a worker on empty
-// dilations, and GoMLX's own convolution gradients pass them empty. Fill them in, then delegate.
+// dilations, and GoMLX's own convolution gradients pass them empty. Fill them in, then build the
+// convolution (conv.go: fob's block kernel for float32, else one matrix product).
 func (b *goBuilder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int, paddings [][2]int,
 	inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
 	n := len(axes.InputSpatial)
@@ -288,6 +308,6 @@ func (b *goBuilder) ConvGeneral(input, kernel backends.Op, axes backends.Convolv
 	if len(paddings) == 0 {
 		paddings = make([][2]int, n)
 	}
-	return b.Builder.ConvGeneral(input, kernel, axes, ones(strides), paddings, ones(inputDilations), ones(kernelDilations),
+	return b.convGeneral(input, kernel, axes, ones(strides), paddings, ones(inputDilations), ones(kernelDilations),
 		max(channelGroupCount, 1), max(batchGroupCount, 1))
 }

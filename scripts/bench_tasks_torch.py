@@ -330,6 +330,30 @@ def bench_t5(steps):
     return time_steps(step, steps)
 
 
+def bench_resnet18(steps):
+    """FOB's CIFAR ResNet-18 (models.ResNet, BenchmarkResNet18TrainStep): torchvision resnet18
+    with 100 classes, a 3x3 stride-1 stem and no max-pool, batch 128 of 32x32 images, train-mode
+    BatchNorm, cross-entropy, AdamW (lr 1e-3, weight decay 5e-4; none for norms and biases)."""
+    import torchvision
+
+    torch.manual_seed(1)
+    model = torchvision.models.resnet18(num_classes=100)
+    model.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    model.maxpool = nn.Identity()
+    model.train()
+    decay = [p for n, p in model.named_parameters() if p.ndim > 1]
+    quiet = [p for n, p in model.named_parameters() if p.ndim <= 1]
+    opt = torch.optim.AdamW([{"params": decay}, {"params": quiet, "weight_decay": 0.0}], lr=1e-3, weight_decay=5e-4)
+    x, y = torch.randn(128, 3, 32, 32), torch.randint(0, 100, (128,))
+
+    def step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    return time_steps(step, steps)
+
+
 def load_cora(mirror):
     """Cora's row-normalized features and its coalesced edge list, from the Planetoid files."""
     d = os.path.join(mirror, "cora")
@@ -421,7 +445,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--t5-steps", type=int, default=5)
-    ap.add_argument("--only", default="mnist,tabular,graph_tiny,t5", help="comma-separated models to time")
+    ap.add_argument("--resnet-steps", type=int, default=3)
+    ap.add_argument("--only", default="mnist,tabular,graph_tiny,t5,resnet18", help="comma-separated models to time")
     ap.add_argument("--mirror", default=os.environ.get("FOB_DATA_MIRROR", ""))
     a = ap.parse_args()
     only = set(a.only.split(","))
@@ -439,6 +464,8 @@ def main():
         print(f"graph_tiny {ms:.1f}")
     if "t5" in only:
         print(f"t5 {bench_t5(a.t5_steps):.1f}")
+    if "resnet18" in only:
+        print(f"resnet18 {bench_resnet18(a.resnet_steps):.1f}")
 
 
 if __name__ == "__main__":

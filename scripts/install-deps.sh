@@ -15,6 +15,10 @@ command -v msgunfmt >/dev/null 2>&1 || need+=(gettext)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch libopenblas0-pthread)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import scipy' 2>/dev/null || need+=(python3-scipy) # scripts/bench_tasks_torch.py reads Cora's pickles
 [ -d /usr/share/libonnx-testdata ] || need+=(libonnx-testdata)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import rdkit' 2>/dev/null && [ -d /usr/share/RDKit/Data/NCI ] || need+=(python3-rdkit rdkit-data) # tasks/graph: offline molecules (make_ogb_from_rdkit.py)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torchvision' 2>/dev/null || need+=(python3-torchvision) # tasks/data/vision compares its augmentations with torchvision's
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import sklearn, onnx' 2>/dev/null || need+=(python3-sklearn python3-onnx) # tasks: top-k vs sklearn; models: ResNet vs torchvision with onnx.checker
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import PIL' 2>/dev/null || need+=(python3-pil) # tasks/data compares the ADE20K processor resizes with PIL
 if [ ${#need[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 		echo "installing Debian packages: ${need[*]}"

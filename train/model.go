@@ -30,6 +30,16 @@ type Model struct {
 	Params []ParamVar
 	// Inputs and Outputs are the graph's data inputs and outputs, in graph order.
 	Inputs, Outputs []string
+	// Stats are the running statistics of BatchNormalization nodes: each train step assigns
+	// them the values Train computes (onnx.BatchNormSite); Infer and the export read them.
+	Stats []StatVar
+}
+
+// StatVar is a non-trainable variable a train step overwrites with the tensor Tensor of the
+// Train graph (a running statistic).
+type StatVar struct {
+	Name, Tensor string
+	Var          *context.Variable
 }
 
 // ParamVar is one trainable initializer and the context variable holding it.
@@ -44,11 +54,12 @@ type ParamVar struct {
 // ones (shapes, indices) never do.
 func LoadModel(ctx *context.Context, m *onnxpb.ModelProto) (mod *Model, err error) {
 	defer recoverAs(&err, "loading the ONNX model into GoMLX")
-	trainProto, sites, err := onnx.ForImport(m, onnx.ImportOptions{Dropout: onnx.DropoutMasks})
+	trainLow, err := onnx.Lower(m, onnx.ImportOptions{Dropout: onnx.DropoutMasks, BatchNorm: onnx.BatchNormTrain})
 	if err != nil {
 		return nil, err
 	}
-	inferProto, _, err := onnx.ForImport(m, onnx.ImportOptions{Dropout: onnx.DropoutRemove})
+	trainProto, sites := trainLow.Model, trainLow.Dropout
+	inferProto, _, err := onnx.ForImport(m, onnx.ImportOptions{Dropout: onnx.DropoutRemove, BatchNorm: onnx.BatchNormInference})
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +83,7 @@ func LoadModel(ctx *context.Context, m *onnxpb.ModelProto) (mod *Model, err erro
 	for _, out := range sig.Outputs {
 		mod.Outputs = append(mod.Outputs, out.Name)
 	}
-	stats := statisticInitializers(m)
+	stats := onnx.BatchNormStatistics(m)
 	mctx := ctx.In(gonnx.ModelScope)
 	for _, init := range m.Graph.Initializer {
 		v := mctx.GetVariable(gonnx.SafeVarName(init.GetName()))
@@ -86,6 +97,9 @@ func LoadModel(ctx *context.Context, m *onnxpb.ModelProto) (mod *Model, err erro
 		}
 	}
 	sort.Slice(mod.Params, func(i, j int) bool { return mod.Params[i].Name < mod.Params[j].Name })
+	if mod.Stats, err = statVars(mctx, trainLow.BatchNorm); err != nil {
+		return nil, err
+	}
 	return mod, nil
 }
 
@@ -99,18 +113,6 @@ func parseGoMLX(m *onnxpb.ModelProto) (*gonnx.Model, error) {
 		return nil, fmt.Errorf("onnx-gomlx: %w", err)
 	}
 	return gm, nil
-}
-
-// statisticInitializers returns the running statistics of normalisation nodes: they are
-// state, not parameters (gomlx-notes item 4).
-func statisticInitializers(m *onnxpb.ModelProto) map[string]bool {
-	s := map[string]bool{}
-	for _, n := range m.Graph.Node {
-		if n.GetOpType() == "BatchNormalization" && len(n.Input) >= 5 {
-			s[n.Input[3]], s[n.Input[4]] = true, true
-		}
-	}
-	return s
 }
 
 // Export returns a copy of the original graph carrying the current values of every initializer.
@@ -134,6 +136,11 @@ func (m *Model) Export(ctx *context.Context, meta map[string]string) (*onnxpb.Mo
 	}
 	out := proto.Clone(m.Proto).(*onnxpb.ModelProto)
 	if err := onnx.WriteBack(out, values); err != nil {
+		return nil, err
+	}
+	// Trained BatchNormalization keeps its running statistics: training_mode=1 nodes of an
+	// external file would ignore them.
+	if err := onnx.BatchNormInferenceForm(out); err != nil {
 		return nil, err
 	}
 	keys := make([]string, 0, len(meta))

@@ -78,6 +78,9 @@ func Run(ctx context.Context, cfg config.Map, dir string, o Options) (scores *Sc
 	if nb, ok := task.(tasks.NotBuilt); ok && (s.train || s.test || s.validate) {
 		return nil, fmt.Errorf("tasks/%s: %s", s.task, nb.NotBuilt())
 	}
+	if task, err = tasks.Configure(task, config.Sub(cfg, "task")); err != nil {
+		return nil, fmt.Errorf("tasks/%s: %w", s.task, err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -146,6 +149,13 @@ func (r *runner) initialModel() (*onnxpb.ModelProto, error) {
 		m, err := onnx.Load(r.s.externalModel)
 		if err != nil {
 			return nil, err
+		}
+		renames, err := r.task.Signature().AdaptNames(m)
+		if err != nil {
+			return nil, fmt.Errorf("external model %s does not fit task %s: %w", r.s.externalModel, r.s.task, err)
+		}
+		for _, rn := range renames {
+			r.o.Log.Info("external model: "+rn.Kind+" renamed to the task's", "model", r.s.externalModel, "from", rn.From, "to", rn.To)
 		}
 		got, err := onnx.SignatureOf(m)
 		if err != nil {
@@ -226,7 +236,7 @@ func (r *runner) train(ctx context.Context, scores *Scores) error {
 	// Optimizer, parameter groups and schedule.
 	optCfg := config.Sub(r.cfg, "optimizer")
 	optCfg["max_steps"], optCfg["max_epochs"] = maxSteps, r.s.maxEpochs
-	groups, params, err := model.Groups()
+	groups, params, err := taskGroups(r.task, model)
 	if err != nil {
 		return err
 	}

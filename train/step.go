@@ -183,9 +183,10 @@ func (s *Stepper) inferGraph(ctx *context.Context, ins []*graph.Node) []*graph.N
 }
 
 // forward builds the training forward pass and loss: inputs, targets, step and learning rates
-// come in the train step's argument order. With sample set, the targets are replaced by draws
+// come in the train step's argument order; stats are the updated running statistics
+// (Model.Stats order). With sample set, the targets are replaced by draws
 // from the model's own predictive distribution (for curvature estimates).
-func (s *Stepper) forward(ctx *context.Context, ins []*graph.Node, sample bool) (loss *graph.Node, outs []*graph.Node, in optim.StepInputs, terms *graph.Node) {
+func (s *Stepper) forward(ctx *context.Context, ins []*graph.Node, sample bool) (loss *graph.Node, outs []*graph.Node, in optim.StepInputs, terms *graph.Node, stats []*graph.Node) {
 	g := ins[0].Graph()
 	nIn := len(s.model.Inputs)
 	inputs := s.inputMap(ins[:nIn])
@@ -203,7 +204,9 @@ func (s *Stepper) forward(ctx *context.Context, ins []*graph.Node, sample bool) 
 		inputs[site.Mask] = graph.Mul(graph.ConvertDType(keep, dtypes.Float32), scale)
 	}
 
-	outs = s.model.Train.CallGraph(ctx, g, inputs, s.model.Outputs...)
+	// The updated BatchNormalization statistics come after the model's outputs.
+	all := s.model.Train.CallGraph(ctx, g, inputs, append(append([]string{}, s.model.Outputs...), s.model.statTensors()...)...)
+	outs, stats = all[:len(s.model.Outputs)], all[len(s.model.Outputs):]
 	if sample {
 		targets, terms = s.task.(tasks.TargetSampler).SampleTargets(ctx, s.outputMap(outs), targets)
 	}
@@ -211,7 +214,7 @@ func (s *Stepper) forward(ctx *context.Context, ins []*graph.Node, sample bool) 
 	if loss.DType() != dtypes.Float32 {
 		loss = graph.ConvertDType(loss, dtypes.Float32)
 	}
-	return loss, outs, in, terms
+	return loss, outs, in, terms, stats
 }
 
 func (s *Stepper) paramNodes(g *graph.Graph) []*graph.Node {
@@ -223,19 +226,21 @@ func (s *Stepper) paramNodes(g *graph.Graph) []*graph.Node {
 }
 
 func (s *Stepper) trainGraph(ctx *context.Context, ins []*graph.Node) []*graph.Node {
-	loss, outs, in, _ := s.forward(ctx, ins, false)
+	loss, outs, in, _, stats := s.forward(ctx, ins, false)
 	grads := graph.Gradient(loss, s.paramNodes(loss.Graph())...)
 	if s.clipVal > 0 {
 		grads = optim.ClipGradients(grads, s.clipAlg, s.clipVal)
 	}
 	s.opt.Update(ctx.In("optimizer").Checked(false), in, s.params, grads)
+	s.model.assignStats(stats)
 	return append([]*graph.Node{loss}, outs...)
 }
 
 // hessianGraph feeds an optimizer's curvature estimate (sophia): the gradient of the loss
 // against targets sampled from the model itself (the Gauss-Newton-Bartlett estimator), unclipped.
 func (s *Stepper) hessianGraph(ctx *context.Context, ins []*graph.Node) *graph.Node {
-	loss, _, in, terms := s.forward(ctx, ins, true)
+	// Curvature estimates leave the running statistics alone: only train steps move them.
+	loss, _, in, terms, _ := s.forward(ctx, ins, true)
 	grads := graph.Gradient(loss, s.paramNodes(loss.Graph())...)
 	s.opt.(optim.CurvatureEstimator).UpdateHessian(ctx.In("optimizer").Checked(false), in, s.params,
 		optim.HessianInputs{Grads: grads, BatchSize: terms})

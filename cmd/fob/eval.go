@@ -65,6 +65,9 @@ func cmdEval(ctx context.Context, args []string) error {
 			return err
 		}
 	}
+	if ck.Task, err = tasks.Configure(ck.Task, ck.Config); err != nil {
+		return err
+	}
 	dm, err := ck.Task.NewData(env, ck.Config)
 	if err != nil {
 		return err

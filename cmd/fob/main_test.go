@@ -385,7 +385,8 @@ func TestListings(t *testing.T) {
 		"mnist                  ready: inputs: X float32[batch,784]; outputs: logits float32[batch,10]",
 		"translation            ready: inputs: input_ids int64[batch,src_len], attention_mask int64[batch,src_len], decoder_input_ids int64[batch,tgt_len]; outputs: logits float32[batch,tgt_len,vocab]",
 		"wmt                    short for translation",
-		"segmentation           defaults only:",
+		"classification_small   ready: inputs: image float32[batch,3,32,32]; outputs: logits float32[batch,100]",
+		"detection              defaults only:",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("fob tasks lacks %q:\n%s", want, out)
@@ -423,7 +424,7 @@ func TestModelCommand(t *testing.T) {
 	if onnx.Metadata(m)["fob.task"] != "translation" {
 		t.Errorf("metadata %v", onnx.Metadata(m))
 	}
-	for _, args := range [][]string{{"model", "-task", "segmentation", "-o", out}, {"model", "-task", "mnist"},
+	for _, args := range [][]string{{"model", "-task", "detection", "-o", out}, {"model", "-task", "mnist"},
 		{"model", "-task", "mnist", "-o", out, "task.model.num_hidden=-3"}} {
 		if stdout, err := fobStdout(t, args...); err == nil {
 			t.Errorf("fob %v succeeded:\n%s", args, stdout)

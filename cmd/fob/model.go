@@ -62,19 +62,5 @@ func cmdModel(_ context.Context, args []string) error {
 	return nil
 }
 
-// ParameterCount is the number of float values in m's initializers: the trainable weights of
-// a fob model (its constants are Constant nodes).
-func ParameterCount(m *onnxpb.ModelProto) int64 {
-	var n int64
-	for _, init := range m.GetGraph().GetInitializer() {
-		if init.GetDataType() != int32(onnxpb.TensorProto_FLOAT) {
-			continue
-		}
-		size := int64(1)
-		for _, d := range init.GetDims() {
-			size *= d
-		}
-		n += size
-	}
-	return n
-}
+// ParameterCount is onnx.ParameterCount: the trainable weights of a fob model.
+func ParameterCount(m *onnxpb.ModelProto) int64 { return onnx.ParameterCount(m) }

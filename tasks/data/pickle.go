@@ -1,6 +1,7 @@
 package data
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -36,7 +37,8 @@ type PyList struct{ Items []any }
 // PySet is a Python set or frozenset.
 type PySet struct{ Items []any }
 
-// PyDict is a Python dict with its insertion order. Keys must be None, bool, int, float or str.
+// PyDict is a Python dict with its insertion order. Keys must be None, bool, int, float, str or
+// bytes (stored as BytesKey).
 type PyDict struct {
 	Keys, Values []any
 	// Default is the default_factory of a collections.defaultdict (nil for a plain dict).
@@ -46,6 +48,9 @@ type PyDict struct {
 
 // Get returns the value stored under key.
 func (d *PyDict) Get(key any) (any, bool) {
+	if b, ok := key.([]byte); ok {
+		key = BytesKey(b)
+	}
 	i, ok := d.index[key]
 	if !ok {
 		return nil, false
@@ -53,10 +58,18 @@ func (d *PyDict) Get(key any) (any, bool) {
 	return d.Values[i], true
 }
 
+// BytesKey is a Python bytes dict key (e.g. b'data' in CIFAR's batches read under Python 3
+// rules), kept apart from the str key of the same text.
+type BytesKey string
+
 // Set stores value under key, keeping the first insertion position as Python does.
+// A []byte key is stored as a BytesKey.
 func (d *PyDict) Set(key, value any) error {
+	if b, ok := key.([]byte); ok {
+		key = BytesKey(b)
+	}
 	switch key.(type) {
-	case nil, bool, int64, float64, string, PyGlobal:
+	case nil, bool, int64, float64, string, BytesKey, PyGlobal:
 	default:
 		return fmt.Errorf("pickle: dict key of type %T is not supported", key)
 	}
@@ -190,12 +203,22 @@ func Unpickle(b []byte) (any, error) {
 	return u.run()
 }
 
+// UnpickleShared is Unpickle whose Python 3 bytes values (and so numpy arrays' Raw) are slices
+// of b rather than copies: for a memory-mapped file, a gigabyte array then stays in the page
+// cache instead of the heap. b must outlive, and not change under, the values returned.
+func UnpickleShared(b []byte) (any, error) {
+	u := unpickler{b: b, memo: map[int]any{}, shared: true}
+	return u.run()
+}
+
 type unpickler struct {
 	b     []byte
 	pos   int
 	stack []any
 	marks []int
 	memo  map[int]any
+	// shared makes bytes values alias b (UnpickleShared).
+	shared bool
 }
 
 type pickleError struct {
@@ -219,7 +242,7 @@ func (u *unpickler) read(n int) ([]byte, error) {
 }
 
 func (u *unpickler) readLine() (string, error) {
-	i := strings.IndexByte(string(u.b[u.pos:]), '\n')
+	i := bytes.IndexByte(u.b[u.pos:], '\n') // no string conversion: b may be a large mapped file
 	if i < 0 {
 		return "", u.fail("truncated: unterminated line")
 	}
@@ -419,7 +442,11 @@ func (u *unpickler) step(op byte) error {
 		}
 		switch op {
 		case 'B', 'C', 0x8e:
-			u.push(append([]byte(nil), s...))
+			if u.shared {
+				u.push(s[:len(s):len(s)])
+			} else {
+				u.push(append([]byte(nil), s...))
+			}
 		case 'X', 0x8c, 0x8d:
 			if !utf8.Valid(s) {
 				return u.fail("invalid UTF-8 in unicode string")
