@@ -58,6 +58,7 @@ func TestTrainEndToEnd(t *testing.T) {
 	if _, err := train.Run(context.Background(), run.Config, run.Dir, train.Options{Progress: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
+	traintest.CheckCheckpoints(t, run.Dir)
 	for f, r := range traintest.Results(t, run.Dir) {
 		for _, k := range []string{"test_top1_acc", "test_top5_acc"} {
 			// 4 test images: a multiple of 1/4, and the error its complement.

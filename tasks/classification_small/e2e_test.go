@@ -84,6 +84,7 @@ func TestTrainEndToEnd(t *testing.T) {
 			if _, err := train.Run(context.Background(), run.Config, run.Dir, train.Options{Progress: io.Discard, Log: log}); err != nil {
 				t.Fatal(err)
 			}
+			traintest.CheckCheckpoints(t, run.Dir)
 			for f, r := range traintest.Results(t, run.Dir) {
 				acc, loss := r["test_acc"], r["test_loss"]
 				// 6 test images: the accuracy is a multiple of 1/6.

@@ -84,6 +84,7 @@ func TestShortRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := traintest.BestResults(t, run.Dir)
+	traintest.CheckCheckpoints(t, run.Dir)
 	auc, loss := res["test_rocauc"], res["test_loss"]
 	if math.IsNaN(loss) || auc < 0.6 || auc > 1 {
 		t.Errorf("test_rocauc %v, test_loss %v; want a finite loss and a ROC-AUC clearly above chance", auc, loss)

@@ -2,7 +2,6 @@ package segmentation_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/fob-go/fob/train"
 	"github.com/fob-go/fob/train/experiment"
 	_ "github.com/fob-go/fob/train/optim/all"
+	"github.com/fob-go/fob/train/traintest"
 )
 
 type discard struct{}
@@ -50,19 +50,6 @@ func runSegmentation(t testing.TB, dir, dataDir string, overrides ...string) str
 	return run.Dir
 }
 
-func readResults(t testing.TB, runDir string) map[string]float64 {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(runDir, "results_best_model.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var res []map[string]float64
-	if err := json.Unmarshal(b, &res); err != nil || len(res) != 1 {
-		t.Fatalf("results_best_model.json: %v %s", err, b)
-	}
-	return res[0]
-}
-
 // TestShortRun trains two steps of SegFormer-B0 on 64×64 MNIST scenes through the run loop
 // (augmentations, BatchNorm in training mode, the backbone/head parameter groups), exports the
 // checkpoints and scores them in onnxruntime: every FOB metric is logged and finite.
@@ -73,7 +60,8 @@ func TestShortRun(t *testing.T) {
 	dir := t.TempDir()
 	dataDir := writeScenes(t, dir, segmentation.MNISTScenes{Train: 8, Val: 4, Size: 80, Digits: 2, Seed: 1})
 	runDir := runSegmentation(t, dir, dataDir, "task.image_size=64", "task.batch_size=4", "task.max_epochs=1")
-	res := readResults(t, runDir)
+	res := traintest.BestResults(t, runDir)
+	traintest.CheckCheckpoints(t, runDir)
 	for _, k := range []string{"test_aAcc", "test_mIoU", "test_mAcc", "test_loss"} {
 		v, ok := res[k]
 		if !ok || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || (k != "test_loss" && v > 100) {
@@ -126,7 +114,7 @@ func TestMNISTScenesLearn(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("metrics.csv:\n%s", csv)
-	res := readResults(t, runDir)
+	res := traintest.BestResults(t, runDir)
 	t.Logf("test (best checkpoint, onnxruntime): %v", res)
 	first := firstValMIoU(t, string(csv))
 	// Measured: 8.04 after the first epoch, 11.44 at the end (README); from random
