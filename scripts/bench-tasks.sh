@@ -39,7 +39,7 @@ go test -run '^$' -bench '^(BenchmarkMNISTTrainStep|BenchmarkTabularTrainStep|Be
 echo "# fob: go test -bench T5SmallTrainStep -benchtime ${T5_STEPS}x" >&2
 go test -run '^$' -bench '^BenchmarkT5SmallTrainStep$' -benchtime "${T5_STEPS}x" ./models/ | tee -a "$log" >&2
 echo "# fob: go test -bench ResNet18TrainStep -benchtime ${RESNET_STEPS}x" >&2
-go test -run '^$' -bench '^BenchmarkResNet18TrainStep$' -benchtime "${RESNET_STEPS}x" -timeout 60m ./train/ | tee -a "$log" >&2
+go test -run '^$' -bench '^BenchmarkResNet18TrainStep$' -benchtime "${RESNET_STEPS}x" -timeout 60m ./tasks/classification_small/ | tee -a "$log" >&2
 echo "# PyTorch: $PY scripts/bench_tasks_torch.py --threads $THREADS --steps $STEPS --t5-steps $T5_STEPS --resnet-steps $RESNET_STEPS" >&2
 OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$PY" -W ignore scripts/bench_tasks_torch.py \
 	--threads "$THREADS" --steps "$STEPS" --t5-steps "$T5_STEPS" --resnet-steps "$RESNET_STEPS" | tee -a "$log" >&2

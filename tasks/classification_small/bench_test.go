@@ -9,8 +9,9 @@ import (
 )
 
 // BenchmarkResNet18TrainStep times one optimisation step of the task's ResNet-18 (forward with
-// training-mode BatchNorm, cross-entropy, backward, AdamW) on a batch of 32 random 32×32 images
-// on the default backend (FOB trains at batch 128).
+// training-mode BatchNorm, cross-entropy, backward, AdamW, running-statistics update) at FOB's
+// batch of 128 random 32×32 images on the default backend. scripts/bench-tasks.sh puts it next
+// to the same model in PyTorch (row resnet18).
 //
 //	go test -run '^$' -bench ResNet18TrainStep -benchtime 3x ./tasks/classification_small/
 func BenchmarkResNet18TrainStep(b *testing.B) {
@@ -18,7 +19,7 @@ func BenchmarkResNet18TrainStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	labels := make([]int64, 32)
+	labels := make([]int64, 128)
 	for i := range labels {
 		labels[i] = int64(i * 3 % cs.NumClasses)
 	}
