@@ -74,7 +74,10 @@ func Outputs(ctx context.Context, r Request, keep func(b tasks.Batch, out map[st
 		if err := ctx.Err(); err != nil {
 			return nil, "", err
 		}
-		b := ds.Batch(idx)
+		b, err := tasks.ReadBatch(ds, idx)
+		if err != nil {
+			return nil, "", err
+		}
 		out, err := sess.Run(b.Inputs)
 		if err == nil {
 			err = r.Task.Signature().CheckTensors(b.Inputs, out) // before metrics index into out

@@ -5,6 +5,7 @@ package tasks
 
 import (
 	"context"
+	"fmt"
 
 	reg "github.com/fob-go/fob/internal/registry"
 
@@ -75,8 +76,25 @@ type DataModule interface {
 type Dataset interface {
 	// Len is the number of examples (for whole-graph tasks: 1).
 	Len() int
-	// Batch gathers the examples idx into one batch.
+	// Batch gathers the examples idx into one batch. A file that turns out unreadable only now
+	// (a damaged image) may be reported by panicking with an error that names it; callers read
+	// batches through ReadBatch, which returns it.
 	Batch(idx []int) Batch
+}
+
+// ReadBatch gathers the examples idx of ds into one batch, turning a data module's panic into
+// an error so that a damaged file stops a run with its name, not a stack trace.
+func ReadBatch(ds Dataset, idx []int) (b Batch, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(error); ok {
+				err = fmt.Errorf("reading a batch of %d examples: %w", len(idx), e)
+				return
+			}
+			err = fmt.Errorf("reading a batch of %d examples: %v", len(idx), r)
+		}
+	}()
+	return ds.Batch(idx), nil
 }
 
 // Batch is what one step consumes: model inputs by ONNX input name, and targets by name.

@@ -300,7 +300,10 @@ func (r *runner) train(ctx context.Context, scores *Scores) error {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("interrupted in epoch %d; the last checkpoint is epoch %d, run again to resume: %w", loop.Epoch+1, loop.Epoch, err)
 			}
-			b := trainSet.Batch(idx)
+			b, err := tasks.ReadBatch(trainSet, idx)
+			if err != nil {
+				return fmt.Errorf("epoch %d: %w", loop.Epoch+1, err)
+			}
 			groupLR := sched.LR(loop.Step, mults)
 			t0 := time.Now()
 			res, err := st.Step(b, loop.Step+1, groupLR)
@@ -401,7 +404,10 @@ func (r *runner) finishScores(scores *Scores, loop LoopState) error {
 func (r *runner) validate(ctx context.Context, st *Stepper, ds tasks.Dataset, gc *gctx.Context, model *Model) (map[string]float64, error) {
 	m := r.task.NewMetrics("val")
 	for _, idx := range data.Batches(ds.Len(), r.s.batchSize, false, 0, 0) {
-		b := ds.Batch(idx)
+		b, err := tasks.ReadBatch(ds, idx)
+		if err != nil {
+			return nil, fmt.Errorf("validation: %w", err)
+		}
 		out, err := st.Forward(b)
 		if err != nil {
 			return nil, err
