@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"testing"
 
@@ -146,4 +148,31 @@ type torchLogitsRef struct {
 	X           []float32 `json:"x"`
 	LogitsShape []int     `json:"logits_shape"`
 	Logits      []float32 `json:"logits"`
+}
+
+// torchReference saves p, runs the PyTorch reference script testdata/<script> with the
+// arguments args returns for the saved model, the ONNX file the script exports and its JSON
+// output, and returns that output, the exported model and the largest |logit| of the reference.
+func torchReference(t *testing.T, p *onnxpb.ModelProto, script string, args func(src, dst, ref string) []string) (torchLogitsRef, *onnxpb.ModelProto, float64) {
+	t.Helper()
+	dir := t.TempDir()
+	src, dst, refPath := filepath.Join(dir, "fob.onnx"), filepath.Join(dir, "torch.onnx"), filepath.Join(dir, "ref.json")
+	if err := onnx.Save(src, p); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(torchPython, append([]string{filepath.Join("testdata", script)}, args(src, dst, refPath)...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	var ref torchLogitsRef
+	readJSON(t, refPath, &ref)
+	m, err := onnx.Load(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale := 0.0
+	for _, v := range ref.Logits {
+		scale = math.Max(scale, math.Abs(float64(v)))
+	}
+	return ref, m, scale
 }

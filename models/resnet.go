@@ -204,9 +204,8 @@ const (
 	torchConvDefault                 // torch.nn.Conv2d's reset_parameters
 )
 
-// conv appends a bias-free 2-D convolution with parameter p+".weight" [out, in, k, k]. Strides,
-// pads and dilations are always explicit: onnx-gomlx fails or hangs without them
-// (gomlx-notes item 6).
+// conv appends a bias-free 2-D convolution with parameter p+".weight" [out, in, k, k]
+// (attributes from convAttrs).
 func (g *graph) conv(rng *RNG, p, x string, in, out, k, stride, pad int, init convInit) string {
 	if init == torchConvDefault {
 		g.param(p+".weight", rng.Uniform(1/math.Sqrt(float64(in*k*k)), out, in, k, k))
@@ -214,10 +213,16 @@ func (g *graph) conv(rng *RNG, p, x string, in, out, k, stride, pad int, init co
 		// gain √2 for relu over √fan_out.
 		g.param(p+".weight", rng.Normal(math.Sqrt(2/float64(out*k*k)), out, in, k, k))
 	}
+	return g.op("Conv", append([]any{x, p + ".weight"}, convAttrs(k, stride, pad, 1)...)...)
+}
+
+// convAttrs are a square Conv's attributes (kernel k, stride, symmetric pad, groups), with
+// strides, pads and dilations always explicit: onnx-gomlx fails or hangs without them
+// (gomlx-notes item 6).
+func convAttrs(k, stride, pad, groups int) []any {
 	s, d := int64(stride), int64(pad)
-	return g.op("Conv", x, p+".weight",
-		onnx.AttrInts("kernel_shape", []int64{int64(k), int64(k)}), onnx.AttrInts("strides", []int64{s, s}),
-		onnx.AttrInts("pads", []int64{d, d, d, d}), onnx.AttrInts("dilations", []int64{1, 1}), onnx.AttrInt("group", 1))
+	return []any{onnx.AttrInts("kernel_shape", []int64{int64(k), int64(k)}), onnx.AttrInts("strides", []int64{s, s}),
+		onnx.AttrInts("pads", []int64{d, d, d, d}), onnx.AttrInts("dilations", []int64{1, 1}), onnx.AttrInt("group", int64(groups))}
 }
 
 // batchNorm appends torch.nn.BatchNorm2d(c) in inference form (eps 1e-5; ONNX momentum 0.9 is

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -205,30 +204,13 @@ func TestResNetMatchesTorchvision(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dir := t.TempDir()
-			src, dst, refPath := filepath.Join(dir, "fob.onnx"), filepath.Join(dir, "torch.onnx"), filepath.Join(dir, "ref.json")
-			if err := onnx.Save(src, p); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(torchPython, "testdata/resnet_torch_ref.py", c.config, src, dst, refPath,
-				fmt.Sprint(c.batch), fmt.Sprint(c.size))
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("resnet_torch_ref.py: %v\n%s", err, out)
-			}
-			var ref torchLogitsRef
-			readJSON(t, refPath, &ref)
+			ref, m, scale := torchReference(t, p, "resnet_torch_ref.py", func(src, dst, refPath string) []string {
+				return []string{c.config, src, dst, refPath, fmt.Sprint(c.batch), fmt.Sprint(c.size)}
+			})
 			if ref.ParamCount != c.params || trainableCount(p) != c.params {
 				t.Errorf("torchvision counts %d parameters, fob %d; want %d", ref.ParamCount, trainableCount(p), c.params)
 			}
-			m, err := onnx.Load(dst)
-			if err != nil {
-				t.Fatal(err)
-			}
 			in := map[string]tensor.Tensor{"image": tensor.F32s(ref.X, ref.XShape...)}
-			scale := 0.0
-			for _, v := range ref.Logits {
-				scale = math.Max(scale, math.Abs(float64(v)))
-			}
 			const tol = 1e-4
 			ortOut := runORT(t, m, in, "logits")
 			if fmt.Sprint(ortOut.Shape) != fmt.Sprint(ref.LogitsShape) {

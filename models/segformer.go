@@ -165,7 +165,7 @@ func (m SegFormer) Build(name string, seed int64) (*onnxpb.ModelProto, error) {
 	}
 	y := s.op("Concat", ups, axis(1))
 	y = s.conv("decode_head.linear_fuse", y, 4*d, d, 1, 1, 0, 1, false)
-	y = s.op("Relu", s.bn("decode_head.batch_norm", y, d))
+	y = s.op("Relu", s.batchNorm("decode_head.batch_norm", y, d, false))
 	y = s.dropout(y, m.ClassifierDropout)
 	y = s.conv("decode_head.classifier", y, d, m.Classes, 1, 1, 0, 1, true)
 	s.b.Node("Reshape", []string{y, s.ints(-1, int64(m.Classes), int64(hs[0]), int64(ws[0]))}, []string{m.Output})
@@ -247,13 +247,8 @@ func (s segformer) linear(p, x string, in, out int) string {
 	return s.op("Add", s.op("MatMul", x, wt), p+".bias")
 }
 
-// layerNorm is torch.nn.LayerNorm(c) (eps 1e-5) on the last axis; p names the module.
-func (s segformer) layerNorm(p, x string, c int) string {
-	return s.graph.layerNorm(p, x, c)
-}
-
-// conv is torch.nn.Conv2d(in, out, k, stride, pad, groups) with HF's initialisation.
-// Strides, pads and dilations are always explicit (gomlx-notes item 6).
+// conv is torch.nn.Conv2d(in, out, k, stride, pad, groups) with HF's initialisation
+// (attributes from convAttrs).
 func (s segformer) conv(p, x string, in, out, k, stride, pad, groups int, bias bool) string {
 	s.param(p+".weight", s.rng.Normal(s.m.InitStd, out, in/groups, k, k))
 	ins := []any{x, p + ".weight"}
@@ -261,23 +256,7 @@ func (s segformer) conv(p, x string, in, out, k, stride, pad, groups int, bias b
 		s.param(p+".bias", Const(0, out))
 		ins = append(ins, p+".bias")
 	}
-	st, pd := int64(stride), int64(pad)
-	return s.op("Conv", append(ins,
-		onnx.AttrInts("kernel_shape", []int64{int64(k), int64(k)}), onnx.AttrInts("strides", []int64{st, st}),
-		onnx.AttrInts("pads", []int64{pd, pd, pd, pd}), onnx.AttrInts("dilations", []int64{1, 1}),
-		onnx.AttrInt("group", int64(groups)))...)
-}
-
-// bn is torch.nn.BatchNorm2d(c) in inference form (eps 1e-5; ONNX momentum 0.9 is torch's
-// 0.1): weight 1, bias 0, running mean 0 and variance 1 as initializers. The trainer lowers it
-// to batch statistics and updates the running ones (onnx.BatchNormTrain).
-func (s segformer) bn(p, x string, c int) string {
-	s.param(p+".weight", Const(1, c))
-	s.param(p+".bias", Const(0, c))
-	s.param(p+".running_mean", Const(0, c))
-	s.param(p+".running_var", Const(1, c))
-	return s.op("BatchNormalization", x, p+".weight", p+".bias", p+".running_mean", p+".running_var",
-		onnx.AttrFloat("epsilon", 1e-5), onnx.AttrFloat("momentum", 0.9))
+	return s.op("Conv", append(ins, convAttrs(k, stride, pad, groups)...)...)
 }
 
 // gelu is the exact (erf) GELU written out, since ONNX's Gelu op needs opset 20.

@@ -4,12 +4,10 @@ import (
 	"fmt"
 	"math"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/fob-go/fob/models"
-	"github.com/fob-go/fob/onnx"
 	"github.com/fob-go/fob/runtime/tensor"
 )
 
@@ -48,29 +46,13 @@ func TestSegFormerMatchesTorch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dir := t.TempDir()
-			src, dst, refPath := filepath.Join(dir, "fob.onnx"), filepath.Join(dir, "torch.onnx"), filepath.Join(dir, "ref.json")
-			if err := onnx.Save(src, p); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command(torchPython, "testdata/segformer_torch_ref.py", src, dst, refPath, "2", fmt.Sprint(size), "150")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("segformer_torch_ref.py: %v\n%s", err, out)
-			}
-			var ref torchLogitsRef
-			readJSON(t, refPath, &ref)
+			ref, m, scale := torchReference(t, p, "segformer_torch_ref.py", func(src, dst, refPath string) []string {
+				return []string{src, dst, refPath, "2", fmt.Sprint(size), "150"}
+			})
 			if ref.ParamCount != segformerB0Params || trainableCount(p) != segformerB0Params {
 				t.Errorf("PyTorch counts %d parameters, fob %d; want %d", ref.ParamCount, trainableCount(p), segformerB0Params)
 			}
-			m, err := onnx.Load(dst)
-			if err != nil {
-				t.Fatal(err)
-			}
 			in := map[string]tensor.Tensor{"pixel_values": tensor.F32s(ref.X, ref.XShape...)}
-			scale := 0.0
-			for _, v := range ref.Logits {
-				scale = math.Max(scale, math.Abs(float64(v)))
-			}
 			const tol = 1e-4
 			for name, run := range map[string]func() tensor.Tensor{
 				"onnxruntime": func() tensor.Tensor { return runORT(t, m, in, "logits") },

@@ -109,20 +109,21 @@ func supportedList() string {
 // New constants are Constant nodes, never initializers, so they do not become trainable
 // variables. An op that is neither supported nor lowered is an error naming op and node.
 func ForImport(m *onnxpb.ModelProto, opt ImportOptions) (lowered *onnxpb.ModelProto, sites []DropoutSite, err error) {
-	lowered, sites, _, err = forImport(m, opt)
-	return lowered, sites, err
+	lw, err := Lower(m, opt)
+	return lw.Model, lw.Dropout, err
 }
 
-func forImport(m *onnxpb.ModelProto, opt ImportOptions) (lowered *onnxpb.ModelProto, sites []DropoutSite, bn []BatchNormSite, err error) {
+// Lower is ForImport also returning the BatchNormalization sites (BatchNormTrain mode).
+func Lower(m *onnxpb.ModelProto, opt ImportOptions) (lw Lowered, err error) {
 	if m.GetGraph() == nil {
-		return nil, nil, nil, fmt.Errorf("onnx: ForImport: model has no graph")
+		return Lowered{}, fmt.Errorf("onnx: ForImport: model has no graph")
 	}
 	c := proto.Clone(m).(*onnxpb.ModelProto)
 	if !panicsAreFindings.Load() {
 		defer func() {
 			// Malformed graphs must come back as errors, never as panics in the caller.
 			if r := recover(); r != nil {
-				lowered, sites, bn, err = nil, nil, nil, fmt.Errorf("onnx: preparing graph %q for training: malformed graph (%v)", c.Graph.GetName(), r)
+				lw, err = Lowered{}, fmt.Errorf("onnx: preparing graph %q for training: malformed graph (%v)", c.Graph.GetName(), r)
 			}
 		}()
 	}
@@ -131,20 +132,20 @@ func forImport(m *onnxpb.ModelProto, opt ImportOptions) (lowered *onnxpb.ModelPr
 		l.lower(n)
 	}
 	if len(l.unsupported) > 0 {
-		return nil, nil, nil, fmt.Errorf("onnx: %s; supported: %s", strings.Join(l.unsupported, "; "), supportedList())
+		return Lowered{}, fmt.Errorf("onnx: %s; supported: %s", strings.Join(l.unsupported, "; "), supportedList())
 	}
 	if len(l.errs) > 0 {
-		return nil, nil, nil, fmt.Errorf("onnx: preparing graph %q for training: %s", c.Graph.GetName(), strings.Join(l.errs, "; "))
+		return Lowered{}, fmt.Errorf("onnx: preparing graph %q for training: %s", c.Graph.GetName(), strings.Join(l.errs, "; "))
 	}
 	l.finish()
 	if len(l.errs) > 0 {
-		return nil, nil, nil, fmt.Errorf("onnx: preparing graph %q for training: %s", c.Graph.GetName(), strings.Join(l.errs, "; "))
+		return Lowered{}, fmt.Errorf("onnx: preparing graph %q for training: %s", c.Graph.GetName(), strings.Join(l.errs, "; "))
 	}
-	sites = make([]DropoutSite, len(l.sites))
+	sites := make([]DropoutSite, len(l.sites))
 	for i, s := range l.sites {
 		sites[i] = *s
 	}
-	return c, sites, l.bnSites, nil
+	return Lowered{Model: c, Dropout: sites, BatchNorm: l.bnSites}, nil
 }
 
 // panicsAreFindings turns off the safety net of ForImport and Validate, which otherwise turn a

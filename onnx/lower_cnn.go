@@ -6,6 +6,7 @@ import (
 
 	"github.com/fob-go/fob/onnx/onnxpb"
 	"github.com/fob-go/fob/runtime/tensor"
+	"google.golang.org/protobuf/proto"
 )
 
 // BatchNormMode says which statistics ForImport's BatchNormalization normalises with.
@@ -44,15 +45,6 @@ type Lowered struct {
 	Model     *onnxpb.ModelProto
 	Dropout   []DropoutSite
 	BatchNorm []BatchNormSite
-}
-
-// Lower is ForImport also returning the BatchNormalization sites (BatchNormTrain mode).
-func Lower(m *onnxpb.ModelProto, opt ImportOptions) (Lowered, error) {
-	c, sites, bn, err := forImport(m, opt)
-	if err != nil {
-		return Lowered{}, err
-	}
-	return Lowered{Model: c, Dropout: sites, BatchNorm: bn}, nil
 }
 
 func init() {
@@ -120,10 +112,7 @@ func (l *lowerer) batchNormTrain(n *onnxpb.NodeProto) {
 	for a := 2; a < rank; a++ {
 		axes = append(axes, int64(a))
 	}
-	perChannel := make([]int64, rank) // [1, C, 1, ...]
-	for i := range perChannel {
-		perChannel[i] = 1
-	}
+	perChannel := ones(rank) // [1, C, 1, ...]
 	perChannel[1] = -1
 	cshape := l.ints(perChannel...)
 
@@ -283,14 +272,7 @@ func (l *lowerer) pool(n *onnxpb.NodeProto) {
 		default:
 			acc = l.emit("Add", []string{acc, s})
 		}
-		i := sp - 1
-		for ; i >= 0; i-- {
-			if tap[i]++; tap[i] < kernel[i] {
-				break
-			}
-			tap[i] = 0
-		}
-		if i < 0 {
+		if !nextIndex(tap, kernel) {
 			break
 		}
 	}
@@ -323,11 +305,9 @@ func (l *lowerer) globalMaxPool(n *onnxpb.NodeProto) {
 		l.notSupported(n, fmt.Sprintf(" on non-float32 input %q", x))
 		return
 	}
-	l.pool(&onnxpb.NodeProto{Name: n.Name, OpType: stringPtr("MaxPool"), Input: n.Input[:1], Output: n.Output[:1],
+	l.pool(&onnxpb.NodeProto{Name: n.Name, OpType: proto.String("MaxPool"), Input: n.Input[:1], Output: n.Output[:1],
 		Attribute: []*onnxpb.AttributeProto{AttrInts("kernel_shape", kernel)}})
 }
-
-func stringPtr(s string) *string { return &s }
 
 // maxPoolOutputsSupported reports (and records as unsupported) MaxPool's Indices forms.
 func (l *lowerer) maxPoolOutputsSupported(n *onnxpb.NodeProto) bool {
@@ -371,12 +351,7 @@ func (l *lowerer) poolDivisor(n *onnxpb.NodeProto, size, kernel, strides, dil, p
 			count *= c
 		}
 		recip[k] = 1 / float32(max(count, 1))
-		for i := sp - 1; i >= 0; i-- {
-			if idx[i]++; idx[i] < outSize[i] {
-				break
-			}
-			idx[i] = 0
-		}
+		nextIndex(idx, outSize)
 	}
 	dims := []int{1, 1}
 	for _, o := range outSize {
@@ -406,6 +381,18 @@ func (l *lowerer) floatInput(x string) bool {
 		}
 	}
 	return true
+}
+
+// nextIndex advances the row-major multi-index idx within dims; false (idx back to all zeros)
+// after the last one.
+func nextIndex(idx, dims []int64) bool {
+	for i := len(idx) - 1; i >= 0; i-- {
+		if idx[i]++; idx[i] < dims[i] {
+			return true
+		}
+		idx[i] = 0
+	}
+	return false
 }
 
 func allZero(v []int64) bool {

@@ -62,10 +62,7 @@ func convVJP(node *graph.Node, v []*graph.Node, outputShape shapes.Shape) []*gra
 	k := p.dim
 	ones := slices.Repeat([]int{1}, k)
 	strides, kdil := orOnes(p.strides, k), orOnes(p.kernelDil, k)
-	pads := p.paddings
-	if len(pads) == 0 {
-		pads = make([][2]int, k)
-	}
+	pads := orZeroPads(p.paddings, k)
 	g := max(p.channelGroups, 1)
 	ax := p.axes
 	inPerm := append([]int{ax.InputBatch, ax.InputChannels}, ax.InputSpatial...)
@@ -108,20 +105,22 @@ func convVJP(node *graph.Node, v []*graph.Node, outputShape shapes.Shape) []*gra
 	}
 
 	// dL/dw.
+	// The input padding that makes the kernel gradient exactly K: the forward start padding,
+	// and the end padding that the last tap's last output position reaches.
+	dwPads := make([][2]int, k)
+	for i := range k {
+		dwPads[i] = [2]int{pads[i][0], (kDims[i]-1)*kdil[i] + (oDims[i]-1)*strides[i] + 1 - xDims[i] - pads[i][0]}
+	}
 	var dw *graph.Node
 	if g == 1 {
 		// A convolution of x (batch and channel roles swapped) with v as the kernel: strides and
-		// kernel dilations trade places, the end padding makes the output exactly K.
-		dwPads := make([][2]int, k)
-		for i := range k {
-			dwPads[i] = [2]int{pads[i][0], (kDims[i]-1)*kdil[i] + (oDims[i]-1)*strides[i] + 1 - xDims[i] - pads[i][0]}
-		}
+		// kernel dilations trade places.
 		swapped := backends.ConvolveAxesConfig{InputBatch: 1, InputChannels: 0, InputSpatial: spatial,
 			KernelOutputChannels: 1, KernelInputChannels: 0, KernelSpatial: spatial,
 			OutputBatch: 1, OutputChannels: 0, OutputSpatial: spatial}
 		dw = graph.ConvGeneral(xc, vc, swapped, kdil, dwPads, nil, strides, 1, 1)
 	} else {
-		dw = groupedKernelGrad(xc, vc, g, kDims, oDims, xDims, strides, kdil, pads)
+		dw = groupedKernelGrad(xc, vc, g, kDims, oDims, strides, kdil, dwPads)
 	}
 	return []*graph.Node{unpermute(dx, inPerm), unpermute(dw, kPerm)}
 }
@@ -145,11 +144,20 @@ func unpermute(x *graph.Node, perm []int) *graph.Node {
 	return permute(x, inv)
 }
 
+// orOnes is v, or n ones when empty (XLA's reading of empty strides and dilations).
 func orOnes(v []int, n int) []int {
 	if len(v) == 0 {
 		return slices.Repeat([]int{1}, n)
 	}
 	return v
+}
+
+// orZeroPads is pads, or n zero paddings when empty (XLA's reading of empty paddings).
+func orZeroPads(pads [][2]int, n int) [][2]int {
+	if len(pads) == 0 {
+		return make([][2]int, n)
+	}
+	return pads
 }
 
 func allOne(v []int) bool {
@@ -164,15 +172,15 @@ func allOne(v []int) bool {
 // groupedKernelGrad is dL/dw of a grouped convolution (canonical layouts): the padded input cut
 // into one strided slice per kernel tap, contracted with v over batch and output positions, the
 // groups a DotGeneral batch axis (one product, where GoMLX runs one convolution per group).
-func groupedKernelGrad(xc, vc *graph.Node, g int, kDims, oDims, xDims, strides, kdil []int, pads [][2]int) *graph.Node {
+// pads are convVJP's dwPads.
+func groupedKernelGrad(xc, vc *graph.Node, g int, kDims, oDims, strides, kdil []int, pads [][2]int) *graph.Node {
 	k := len(kDims)
 	n, c := xc.Shape().Dimensions[0], xc.Shape().Dimensions[1]
 	m := vc.Shape().Dimensions[1]
 	cg, mg := c/g, m/g
 	padCfg := make([]backends.PadAxis, 2+k)
 	for i := range k {
-		hi := (kDims[i]-1)*kdil[i] + (oDims[i]-1)*strides[i] + 1 - xDims[i] - pads[i][0]
-		padCfg[2+i] = backends.PadAxis{Start: pads[i][0], End: hi}
+		padCfg[2+i] = backends.PadAxis{Start: pads[i][0], End: pads[i][1]}
 	}
 	xp := xc
 	if slices.ContainsFunc(padCfg, func(a backends.PadAxis) bool { return a != backends.PadAxis{} }) {

@@ -295,19 +295,6 @@ func (b *goBuilder) Reverse(x backends.Op, axes ...int) (backends.Op, error) {
 func (b *goBuilder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig, strides []int, paddings [][2]int,
 	inputDilations, kernelDilations []int, channelGroupCount, batchGroupCount int) (backends.Op, error) {
 	n := len(axes.InputSpatial)
-	ones := func(v []int) []int {
-		if len(v) != 0 {
-			return v
-		}
-		v = make([]int, n)
-		for i := range v {
-			v[i] = 1
-		}
-		return v
-	}
-	if len(paddings) == 0 {
-		paddings = make([][2]int, n)
-	}
-	return b.convGeneral(input, kernel, axes, ones(strides), paddings, ones(inputDilations), ones(kernelDilations),
-		max(channelGroupCount, 1), max(batchGroupCount, 1))
+	return b.convGeneral(input, kernel, axes, orOnes(strides, n), orZeroPads(paddings, n), orOnes(inputDilations, n),
+		orOnes(kernelDilations, n), max(channelGroupCount, 1), max(batchGroupCount, 1))
 }

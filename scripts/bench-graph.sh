@@ -15,6 +15,7 @@
 # for a busy core spin and burn CPU time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 
 STEPS=${STEPS:-30}
 THREADS=${THREADS:-2}
@@ -34,7 +35,7 @@ echo "# PyTorch: $PY scripts/bench_gin_torch.py $data --steps $STEPS --threads $
 OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$PY" -W ignore scripts/bench_gin_torch.py "$data" \
 	--steps "$STEPS" --threads "$THREADS" | tee -a "$log" >&2
 
-metric() { awk -v b="$1" -v u="$2" '$1 ~ "^"b"(-[0-9]+)?$" { for (i = 1; i < NF; i++) if ($(i+1) == u) print $i }' "$log"; }
+metric() { bench_metric "$log" "$1" "$2"; }
 py=$(awk '$1 == "gin" { print $2 }' "$log")
 pycpu=$(awk '$1 == "gin-cpu" { print $2 }' "$log")
 echo "wall ms/step (fob without and with compiles), CPU ms/step with compiles; PyTorch wall $py, CPU $pycpu"

@@ -10,15 +10,13 @@
 # (PyTorch intra-op threads, default 2), PYTHON (default /usr/bin/python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 BATCH=${BATCH:-4}
 SIZE=${SIZE:-128}
 STEPS=${STEPS:-5}
 THREADS=${THREADS:-2}
 PY=${PYTHON:-/usr/bin/python3}
-if ! "$PY" -c 'import torch' 2>/dev/null; then
-	echo "bench-segmentation.sh: $PY cannot import torch; install python3-torch or set PYTHON" >&2
-	exit 1
-fi
+require_torch
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "# fob: FOB_SEG_BATCH=$BATCH FOB_SEG_SIZE=$SIZE go test -run '^\$' -bench SegFormerTrainStep -benchtime ${STEPS}x ./tasks/segmentation/" >&2

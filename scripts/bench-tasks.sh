@@ -13,6 +13,7 @@
 # Install libopenblas0-pthread first: on the reference BLAS PyTorch is several times slower.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 
 : "${FOB_DATA_MIRROR:?set FOB_DATA_MIRROR to the folder holding california_housing/ and cora/}"
 export FOB_DATA_MIRROR
@@ -22,10 +23,7 @@ RESNET_STEPS=${RESNET_STEPS:-3}
 THREADS=${THREADS:-2}
 PY=${PYTHON:-/usr/bin/python3}
 
-if ! "$PY" -c 'import torch' 2>/dev/null; then
-	echo "bench-tasks.sh: $PY cannot import torch; install python3-torch (apt-get install python3-torch) or set PYTHON" >&2
-	exit 1
-fi
+require_torch
 blas=$(ldconfig -p | awk '$1 == "libblas.so.3" { print $NF; exit }')
 if [ -z "$blas" ] || ! readlink -f "$blas" | grep -q openblas; then
 	echo "bench-tasks.sh: warning: libopenblas0-pthread is not installed; PyTorch will use the reference BLAS" >&2
@@ -45,7 +43,7 @@ OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$PY" -W ignore scripts/b
 	--threads "$THREADS" --steps "$STEPS" --t5-steps "$T5_STEPS" --resnet-steps "$RESNET_STEPS" | tee -a "$log" >&2
 
 # Go benchmark lines end in "<x> ms/step"; PyTorch lines are "<model> <ms>".
-go_ms() { awk -v b="$1" '$1 ~ "^"b"(-[0-9]+)?$" { for (i = 1; i < NF; i++) if ($(i+1) == "ms/step") print $i }' "$log"; }
+go_ms() { bench_metric "$log" "$1" ms/step; }
 py_ms() { awk -v m="$1" '$1 == m { print $2 }' "$log"; }
 mnist_go=$(go_ms BenchmarkMNISTTrainStep)
 tab_go=$(go_ms BenchmarkTabularTrainStep)

@@ -3,13 +3,15 @@
 # modules (through the module proxy) and the Debian packages the tests compare against
 # (sentencepiece's spm_* tools, gettext's msgunfmt, PyTorch for reference models, ONNX's own
 # conformance test data). Idempotent; without root it prints the apt-get line instead.
+#
+#   scripts/install-deps.sh [PACKAGE...]    # PACKAGEs: further Debian packages to install with them
 set -euo pipefail
 command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || {
 	echo "fob needs Go 1.26 (https://go.dev/dl); install it and re-run" >&2
 	exit 1
 }
 export PATH=/usr/local/go/bin:$PATH
-need=()
+need=("$@")
 command -v spm_train >/dev/null 2>&1 || need+=(sentencepiece)
 command -v msgunfmt >/dev/null 2>&1 || need+=(gettext)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch libopenblas0-pthread)

@@ -74,17 +74,8 @@ func (c *TopK) Add(outputs map[string]tensor.Tensor, b Batch) {
 	}
 	for i, y := range labels.I64 {
 		row := logits.F32[i*k : (i+1)*k]
-		best, mx := 0, math.Inf(-1)
-		for j, v := range row {
-			if float64(v) > mx {
-				best, mx = j, float64(v)
-			}
-		}
-		var z, sumLogp float64
-		for _, v := range row {
-			z += math.Exp(float64(v) - mx)
-		}
-		logZ := math.Log(z)
+		best, mx, logZ := argmaxLogSumExp(row)
+		var sumLogp float64
 		for _, v := range row {
 			sumLogp += float64(v) - mx - logZ
 		}

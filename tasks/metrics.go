@@ -82,22 +82,29 @@ func (c *Classification) Add(outputs map[string]tensor.Tensor, b Batch) {
 			continue
 		}
 		row := logits.F32[i*k : (i+1)*k]
-		best, mx := 0, math.Inf(-1)
-		for j, v := range row {
-			if float64(v) > mx {
-				best, mx = j, float64(v)
-			}
-		}
-		var z float64
-		for _, v := range row {
-			z += math.Exp(float64(v) - mx)
-		}
-		c.loss += math.Log(z) - (float64(row[y]) - mx)
+		best, mx, logZ := argmaxLogSumExp(row)
+		c.loss += logZ - (float64(row[y]) - mx)
 		if int64(best) == y {
 			c.correct++
 		}
 		c.n++
 	}
+}
+
+// argmaxLogSumExp returns a logits row's argmax (ties to the lowest index, as torch.argmax),
+// its maximum and log Σ exp(v - max), in float64: -log softmax(row)[y] is logZ - (row[y] - mx).
+func argmaxLogSumExp(row []float32) (best int, mx, logZ float64) {
+	mx = math.Inf(-1)
+	for j, v := range row {
+		if float64(v) > mx {
+			best, mx = j, float64(v)
+		}
+	}
+	var z float64
+	for _, v := range row {
+		z += math.Exp(float64(v) - mx)
+	}
+	return best, mx, math.Log(z)
 }
 
 // Result returns <split>_loss and <split>_acc (NaN before any example).

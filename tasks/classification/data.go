@@ -7,14 +7,15 @@ import (
 	"path/filepath"
 
 	"github.com/fob-go/fob/tasks"
+	"github.com/fob-go/fob/tasks/data"
 	"github.com/fob-go/fob/tasks/data/vision"
 	"github.com/fob-go/fob/train/config"
 )
 
-// ImageNet's normalisation.
+// ImageNet's normalisation (data.ImageNetMean, data.ImageNetStd).
 var (
-	imagenetMean = []float32{0.485, 0.456, 0.406}
-	imagenetStd  = []float32{0.229, 0.224, 0.225}
+	imagenetMean = data.ImageNetMean[:]
+	imagenetStd  = data.ImageNetStd[:]
 )
 
 // Data is the classification data module: downsampled ImageNet 64×64 from the official batch

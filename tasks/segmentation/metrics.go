@@ -90,9 +90,8 @@ func taps(in, out int) axisTaps {
 }
 
 // upsampleHost resizes one image's logits [C, h, w] to [C, H, W] on the host, with the same
-// weights as UpsampleBilinear.
-func upsampleHost(x []float32, c, h, w, H, W int) []float32 {
-	tx, ty := taps(w, W), taps(h, H)
+// weights as UpsampleBilinear: tx = taps(w, W) and ty = taps(h, H), computed once per batch.
+func upsampleHost(x []float32, c, h, w, H, W int, tx, ty axisTaps) []float32 {
 	tmp := make([]float32, c*h*W)
 	for k := 0; k < c*h; k++ {
 		src, dst := x[k*w:(k+1)*w], tmp[k*W:(k+1)*W]
@@ -194,10 +193,11 @@ func (m *IoUMetrics) Add(outputs map[string]tensor.Tensor, b tasks.Batch) {
 	H, W := labels.Shape[1], labels.Shape[2]
 	var batchLoss float64
 	var valid int
+	tx, ty := taps(w, W), taps(h, H)
+	pred := make([]int, H*W)
 	for i := 0; i < bs; i++ {
-		up := upsampleHost(logits.F32[i*c*h*w:(i+1)*c*h*w], c, h, w, H, W)
+		up := upsampleHost(logits.F32[i*c*h*w:(i+1)*c*h*w], c, h, w, H, W, tx, ty)
 		lab := labels.I64[i*H*W : (i+1)*H*W]
-		pred := make([]int, H*W)
 		for p := 0; p < H*W; p++ {
 			best, arg := float32(math.Inf(-1)), 0
 			for k := 0; k < c; k++ {

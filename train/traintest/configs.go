@@ -1,9 +1,6 @@
 package traintest
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -64,33 +61,4 @@ func CheckConfigs(tb testing.TB, t tasks.Task, cases []ConfigCase, built func(c 
 			tb.Errorf("%s=%v: error %v, want %q", c.Key, c.Val, err, c.Want)
 		}
 	}
-}
-
-// Results reads a finished run's results_final_model.json and results_best_model.json (the
-// test metrics of the last and the best checkpoint), keyed by file name.
-func Results(tb testing.TB, runDir string) map[string]map[string]float64 {
-	tb.Helper()
-	out := map[string]map[string]float64{}
-	for _, f := range []string{"results_final_model.json", "results_best_model.json"} {
-		b, err := os.ReadFile(filepath.Join(runDir, f))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		var res []map[string]float64
-		if err := json.Unmarshal(b, &res); err != nil || len(res) == 0 {
-			tb.Fatalf("%s: %v (%d entries)", f, err, len(res))
-		}
-		out[f] = res[0]
-	}
-	return out
-}
-
-// CSVHeader returns the column names of a run's csv_logs/metrics.csv.
-func CSVHeader(tb testing.TB, runDir string) []string {
-	tb.Helper()
-	b, err := os.ReadFile(filepath.Join(runDir, "csv_logs", "metrics.csv"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return strings.Split(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]), ",")
 }

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/fob-go/fob/onnx"
 	"github.com/fob-go/fob/onnx/onnxpb"
 	"github.com/fob-go/fob/runtime/ort"
 	"github.com/fob-go/fob/runtime/tensor"
@@ -58,19 +57,7 @@ func TrainAndExport(tb testing.TB, st *train.Stepper, model *train.Model, gc *gc
 	if err != nil {
 		tb.Fatal(err)
 	}
-	raw, err := onnx.Marshal(exported)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	sess, err := ort.NewSession(raw, ort.Options{Threads: 1})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer sess.Close()
-	ortOut, err := sess.Run(b.Inputs)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	ortOut := RunORT(tb, exported, b.Inputs)
 	d := MaxAbsDiff(goOut[output].F32, ortOut[output].F32)
 	if d > 1e-4 {
 		tb.Errorf("after training, GoMLX and onnxruntime %s differ by %g (want <= 1e-4)", output, d)

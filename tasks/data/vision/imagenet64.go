@@ -7,9 +7,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/fob-go/fob/internal/atomicfile"
 	"github.com/fob-go/fob/tasks/data"
 )
 
@@ -64,7 +66,7 @@ func LocateImagenet64(dir, mirrorDir string, names []string) ([]string, error) {
 		var zips []string
 		for z, members := range Imagenet64Zips {
 			for _, m := range members {
-				if contains(missing, m) {
+				if slices.Contains(missing, m) {
 					zips = append(zips, z)
 					break
 				}
@@ -76,15 +78,6 @@ func LocateImagenet64(dir, mirrorDir string, names []string) ([]string, error) {
 			strings.Join(missing, ", "), strings.Join(zips, " and "), dir, orNone(mirrorDir))
 	}
 	return out, nil
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func orNone(s string) string {
@@ -111,7 +104,7 @@ func locateBatch(dir, mirrorDir, name string) (string, error) {
 		}
 	}
 	for z, members := range Imagenet64Zips {
-		if !contains(members, name) {
+		if !slices.Contains(members, name) {
 			continue
 		}
 		for _, d := range []string{dir, mirrorDir} {
@@ -140,36 +133,31 @@ func extractZipMember(zipPath, name, dst string) error {
 		return fmt.Errorf("vision: %s: %v (a damaged download: delete it and download it again)", zipPath, err)
 	}
 	defer zr.Close()
-	for _, f := range zr.File {
-		if path.Base(f.Name) != name || f.FileInfo().IsDir() {
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return fmt.Errorf("vision: %w", err)
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return fmt.Errorf("vision: %s: member %s: %w", zipPath, f.Name, err)
-		}
-		defer rc.Close()
-		tmp, err := os.CreateTemp(filepath.Dir(dst), name+".part-*")
-		if err != nil {
-			return fmt.Errorf("vision: %w", err)
-		}
-		defer os.Remove(tmp.Name()) // no-op after the rename
-		_, err = io.Copy(tmp, rc)
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("vision: extracting %s from %s: %v (a damaged download: delete it and download it again)", name, zipPath, err)
-		}
-		if err := os.Rename(tmp.Name(), dst); err != nil {
-			return fmt.Errorf("vision: %w", err)
-		}
-		return nil
+	i := slices.IndexFunc(zr.File, func(f *zip.File) bool { return path.Base(f.Name) == name && !f.FileInfo().IsDir() })
+	if i < 0 {
+		return fmt.Errorf("vision: %s has no member %s; it is not the official archive (delete it and download it again)", zipPath, name)
 	}
-	return fmt.Errorf("vision: %s has no member %s; it is not the official archive (delete it and download it again)", zipPath, name)
+	f := zr.File[i]
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("vision: %w", err)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("vision: %s: member %s: %w", zipPath, f.Name, err)
+	}
+	defer rc.Close()
+	var copyErr error
+	err = atomicfile.WriteFunc(dst, func(w io.Writer) error {
+		_, copyErr = io.Copy(w, rc)
+		return copyErr
+	})
+	if copyErr != nil {
+		return fmt.Errorf("vision: extracting %s from %s: %v (a damaged download: delete it and download it again)", name, zipPath, copyErr)
+	}
+	if err != nil {
+		return fmt.Errorf("vision: %w", err)
+	}
+	return nil
 }
 
 // OpenImagenet64 maps the batch files and checks their format and labels (1..1000, stored
