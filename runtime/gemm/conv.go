@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/fob-go/fob/internal/parallel"
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -235,7 +236,19 @@ func (c *conv) run() {
 		c.depthwise()
 		return
 	}
-	lhs := c.kernelBlocks()
+	// Contiguous runs: along output positions normally; along the contraction when the kernel's
+	// last axis is longer than the output's (kernel gradients: the "kernel" is the image). Then
+	// the product runs transposed, patches as the left blocks [32 positions][32 k], so that each
+	// run is one copy into a block row.
+	alongK := c.k == 2 && c.inDil[0] == 1 && c.inDil[1] == 1 && c.kDim[1] > c.oDim[1]
+	var lhs []float32
+	var kSegs [][]segment
+	if alongK {
+		kSegs = c.contractionSegments()
+		lhs = c.kernelBlocksT()
+	} else {
+		lhs = c.kernelBlocks()
+	}
 	defer putF32(lhs)
 	taps := c.contract / c.cg
 	kOff := getInts(c.contract)       // channel part of the input offset
@@ -267,13 +280,6 @@ func (c *conv) run() {
 			rPos[r*c.k+i] = o*c.stride[i] - c.lo[i]
 			oOff[r] += o * c.osS[i]
 		}
-	}
-	// Contiguous runs: along output positions normally; along the contraction when the kernel's
-	// last axis is longer than the output's (kernel gradients: the "kernel" is the image).
-	alongK := c.k == 2 && c.inDil[0] == 1 && c.inDil[1] == 1 && c.kDim[1] > c.oDim[1]
-	var kSegs [][]segment
-	if alongK {
-		kSegs = c.contractionSegments()
 	}
 	// Split the contraction too when there are fewer position blocks than workers (kernel
 	// gradients: few outputs, a contraction over the whole batch).
@@ -315,9 +321,15 @@ func (c *conv) run() {
 					n := min(kChunk, kb1-ch)
 					if alongK {
 						c.gatherAlongK(patches[:n*BlockSize], g, rb, ch, n, kOff, kTap, rOff, rPos, kSegs)
-					} else {
-						c.gather(patches[:n*BlockSize], g, rb, ch, n, kOff, kTap, rOff, rPos, segs)
+						for jb := range c.colBlocks {
+							o := acc[jb*BlockSize : (jb+1)*BlockSize]
+							for kb := range n {
+								block32(o, patches[kb*BlockSize:(kb+1)*BlockSize], lhs[((g*c.kBlocks+ch+kb)*c.colBlocks+jb)*BlockSize:][:BlockSize])
+							}
+						}
+						continue
 					}
+					c.gather(patches[:n*BlockSize], g, rb, ch, n, kOff, kTap, rOff, rPos, segs)
 					for jb := range c.colBlocks {
 						o := acc[jb*BlockSize : (jb+1)*BlockSize]
 						for kb := range n {
@@ -329,7 +341,7 @@ func (c *conv) run() {
 					partial[task] = append([]float32(nil), acc...)
 					continue
 				}
-				c.write(acc, g, rb, oOff)
+				c.write(acc, g, rb, oOff, alongK)
 			}
 		}()
 	}
@@ -344,7 +356,7 @@ func (c *conv) run() {
 						acc[i] += v
 					}
 				}
-				c.write(acc, g, rb, oOff)
+				c.write(acc, g, rb, oOff, alongK)
 			}
 		}
 	}
@@ -422,10 +434,29 @@ func (c *conv) depthwise() {
 // element (i, k) is kernel[g*Mg + i, k's channel, k's tap], zero past the edges.
 func (c *conv) kernelBlocks() []float32 {
 	out := getF32(c.groups * c.colBlocks * c.kBlocks * BlockSize)
-	clear(out)
+	wOff := c.kernelOffsets()
+	defer putInts(wOff)
+	parallel.For(c.groups*c.colBlocks*c.kBlocks, func(tile int) {
+		g, rest := tile/(c.colBlocks*c.kBlocks), tile%(c.colBlocks*c.kBlocks)
+		jb, kb := rest/c.kBlocks, rest%c.kBlocks
+		blk := out[tile*BlockSize : (tile+1)*BlockSize]
+		clear(blk)
+		offs := wOff[kb*Dim : min(c.contract, (kb+1)*Dim)]
+		for jj := range min(Dim, c.mg-jb*Dim) {
+			w := c.w[(g*c.mg+jb*Dim+jj)*c.wsM:]
+			row := blk[jj*Dim : jj*Dim+len(offs)]
+			for k, off := range offs {
+				row[k] = w[off]
+			}
+		}
+	})
+	return out
+}
+
+// kernelOffsets returns, per contraction index (channel, taps), its offset in the kernel.
+func (c *conv) kernelOffsets() []int {
 	taps := c.contract / c.cg
 	wOff := getInts(c.contract)
-	defer putInts(wOff)
 	for kk := range c.contract {
 		ch, t := kk/taps, kk%taps
 		off := ch * c.wsC
@@ -435,16 +466,29 @@ func (c *conv) kernelBlocks() []float32 {
 		}
 		wOff[kk] = off
 	}
-	for g := range c.groups {
-		for j := range c.mg {
-			base := (g*c.mg + j) * c.wsM
-			jb, jj := j/Dim, j%Dim
-			for kk := range c.contract {
-				kb, k := kk/Dim, kk%Dim
-				out[((g*c.colBlocks+jb)*c.kBlocks+kb)*BlockSize+jj*Dim+k] = c.w[base+wOff[kk]]
+	return wOff
+}
+
+// kernelBlocksT lays the kernel out as right blocks of the transposed product
+// [group][kBlock][colBlock][32 k][32 m]: element (k, i) is kernel[g*Mg + i, k's channel, k's
+// tap]. Kernel gradients have the image as "kernel" (millions of elements).
+func (c *conv) kernelBlocksT() []float32 {
+	out := getF32(c.groups * c.kBlocks * c.colBlocks * BlockSize)
+	wOff := c.kernelOffsets()
+	defer putInts(wOff)
+	parallel.For(c.groups*c.kBlocks*c.colBlocks, func(tile int) {
+		g, rest := tile/(c.kBlocks*c.colBlocks), tile%(c.kBlocks*c.colBlocks)
+		kb, jb := rest/c.colBlocks, rest%c.colBlocks
+		blk := out[tile*BlockSize : (tile+1)*BlockSize]
+		clear(blk)
+		offs := wOff[kb*Dim : min(c.contract, (kb+1)*Dim)]
+		for jj := range min(Dim, c.mg-jb*Dim) {
+			w := c.w[(g*c.mg+jb*Dim+jj)*c.wsM:]
+			for k, off := range offs {
+				blk[k*Dim+jj] = w[off]
 			}
 		}
-	}
+	})
 	return out
 }
 
@@ -540,27 +584,32 @@ func (c *conv) gatherRuns(row []float32, segs []segment, cOff, t0, t1 int, rOff,
 			continue
 		}
 		base := rOff[sg.r0] + cOff + p0*s0
-		q := rPos[sg.r0*2+1] + t1 // input column of the first position
-		// Positions j with 0 <= q + j*step < w.
-		j0 := 0
-		if q < 0 {
-			j0 = min(sg.n, (-q+step-1)/step)
-		}
-		j1 := sg.n
-		if end := q + (sg.n-1)*step; end >= w {
-			j1 = max(j0, min(sg.n, (w-q+step-1)/step))
-		}
-		clear(out[:j0])
-		if step == 1 && s1 == 1 {
-			copy(out[j0:j1], c.x[base+q+j0:base+q+j1])
-		} else {
-			for j := j0; j < j1; j++ {
-				out[j] = c.x[base+(q+j*step)*s1]
-			}
-		}
-		clear(out[j1:])
+		copyRow(out, c.x, base, rPos[sg.r0*2+1]+t1, step, s1, w) // from the first position's column
 	}
 	clear(row[last:])
+}
+
+// copyRow fills out[j] with the input element at column q + j*step of the row at base (s1
+// apart), 0 where the column leaves [0, w).
+func copyRow(out, x []float32, base, q, step, s1, w int) {
+	n := len(out)
+	j0 := 0
+	if q < 0 {
+		j0 = min(n, (-q+step-1)/step)
+	}
+	j1 := n
+	if q+(n-1)*step >= w {
+		j1 = max(j0, min(n, (w-q+step-1)/step))
+	}
+	clear(out[:j0])
+	if step == 1 && s1 == 1 {
+		copy(out[j0:j1], x[base+q+j0:base+q+j1])
+	} else {
+		for j := j0; j < j1; j++ {
+			out[j] = x[base+(q+j*step)*s1]
+		}
+	}
+	clear(out[j1:])
 }
 
 // contractionSegments splits every contraction block into runs of consecutive taps along the
@@ -584,8 +633,9 @@ func (c *conv) contractionSegments() [][]segment {
 	return out
 }
 
-// gatherAlongK is gather with runs along the contraction (2-D, undilated input): for each
-// position, each run reads one input row with the kernel dilation as step.
+// gatherAlongK fills n patch blocks [32 positions][32 k] (the transposed product's left
+// blocks; 2-D, undilated input): per position, each run of consecutive taps is one read of an
+// input row with the kernel dilation as step, written along a block row.
 func (c *conv) gatherAlongK(dst []float32, g, rb, kb0, n int, kOff, kTap, rOff, rPos []int, kSegs [][]segment) {
 	gOff := g * c.cg * c.xsC
 	h, w := c.xDim[0], c.xDim[1]
@@ -599,41 +649,44 @@ func (c *conv) gatherAlongK(dst []float32, g, rb, kb0, n int, kOff, kTap, rOff, 
 			covered = sg.i0 + sg.n
 		}
 		for i := range Dim {
+			row := blk[i*Dim : (i+1)*Dim]
 			r := rb*Dim + i
 			if r >= c.rows {
-				for k := range Dim {
-					blk[k*Dim+i] = 0
-				}
+				clear(row)
 				continue
 			}
 			for _, sg := range segs {
 				kk := sg.r0
+				out := row[sg.i0 : sg.i0+sg.n]
 				p0 := rPos[r*2] + kTap[kk*2]
 				if uint(p0) >= uint(h) {
-					for j := range sg.n {
-						blk[(sg.i0+j)*Dim+i] = 0
-					}
+					clear(out)
 					continue
 				}
 				base := rOff[r] + gOff + kOff[kk] + p0*s0
-				q := rPos[r*2+1] + kTap[kk*2+1]
-				for j := range sg.n {
-					v := float32(0)
-					if p := q + j*step; uint(p) < uint(w) {
-						v = c.x[base+p*s1]
-					}
-					blk[(sg.i0+j)*Dim+i] = v
-				}
+				// Input column of the run's first tap.
+				copyRow(out, c.x, base, rPos[r*2+1]+kTap[kk*2+1], step, s1, w)
 			}
-			for k := covered; k < Dim; k++ {
-				blk[k*Dim+i] = 0
-			}
+			clear(row[covered:])
 		}
 	}
 }
 
-// write stores the output blocks [32 m][32 positions] of position block rb, group g.
-func (c *conv) write(acc []float32, g, rb int, oOff []int) {
+// write stores the output blocks [32 m][32 positions] of position block rb, group g
+// ([32 positions][32 m] for the transposed product).
+func (c *conv) write(acc []float32, g, rb int, oOff []int, transposed bool) {
+	if transposed {
+		for jb := range c.colBlocks {
+			blk := acc[jb*BlockSize : (jb+1)*BlockSize]
+			for i := range min(Dim, c.rows-rb*Dim) {
+				o := c.out[oOff[rb*Dim+i]:]
+				for jj, v := range blk[i*Dim : i*Dim+min(Dim, c.mg-jb*Dim)] {
+					o[(g*c.mg+jb*Dim+jj)*c.osM] = v
+				}
+			}
+		}
+		return
+	}
 	for jb := range c.colBlocks {
 		blk := acc[jb*BlockSize : (jb+1)*BlockSize]
 		for jj := range Dim {

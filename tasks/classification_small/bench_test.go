@@ -1,7 +1,10 @@
 package classification_small_test
 
 import (
+	"os"
 	"testing"
+
+	"github.com/fob-go/fob/runtime/elementwise"
 
 	cs "github.com/fob-go/fob/tasks/classification_small"
 	"github.com/fob-go/fob/train/config"
@@ -28,6 +31,10 @@ func BenchmarkResNet18TrainStep(b *testing.B) {
 		"learning_rate": 1e-3, "weight_decay": 0.1, "max_steps": 100, "max_epochs": 1})
 	if _, err := st.Step(batch, 1, lrs); err != nil { // compile outside the timing
 		b.Fatal(err)
+	}
+	if os.Getenv("FOB_OPSTATS") != "" {
+		elementwise.StartProfile()
+		defer elementwise.WriteProfile(os.Stderr, 40)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

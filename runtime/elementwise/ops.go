@@ -1,0 +1,17 @@
+package elementwise
+
+import "github.com/gomlx/gomlx/backends"
+
+// fastOps lists the op types Install replaces and their float32 implementations.
+func fastOps() map[backends.OpType]fastFn {
+	ops := map[backends.OpType]fastFn{
+		backends.OpTypeReduceSum:      reduction(reduceSum),
+		backends.OpTypeReduceMax:      reduction(reduceMax),
+		backends.OpTypeBroadcastInDim: broadcastInDim,
+		backends.OpTypeConvertDType:   convertFromBool,
+	}
+	for op, b := range binaryOps {
+		ops[op] = binary(b)
+	}
+	return ops
+}
