@@ -46,6 +46,11 @@ var convCases = []convCase{
 	{"patch embed 7x7 s4 p3", []int{1, 3, 16, 16}, []int{8, 3, 7, 7}, []int{4, 4}, []int{3, 3, 3, 3}, []int{1, 1}, 1},
 	{"kernel covers input", []int{2, 3, 3, 3}, []int{4, 3, 3, 3}, []int{1, 1}, []int{0, 0, 0, 0}, []int{1, 1}, 1},
 	{"contraction over several chunks", []int{2, 260, 5, 4}, []int{40, 260, 3, 3}, []int{1, 1}, []int{1, 1, 1, 1}, []int{1, 1}, 1},
+	{"3x3 s1 p1, output rows of 16", []int{2, 3, 5, 16}, []int{4, 3, 3, 3}, []int{1, 1}, []int{1, 1, 1, 1}, []int{1, 1}, 1},
+	{"3x3 s1 p1, rows of 32, partial contraction block", []int{1, 5, 3, 32}, []int{6, 5, 3, 3}, []int{1, 1}, []int{1, 1, 1, 1}, []int{1, 1}, 1},
+	{"one row of 16: half block past the end", []int{1, 3, 1, 18}, []int{4, 3, 1, 3}, []int{1, 1}, []int{0, 0, 0, 0}, []int{1, 1}, 1},
+	{"dilation 2, asymmetric pads, rows of 16", []int{2, 3, 6, 18}, []int{5, 3, 3, 2}, []int{1, 1}, []int{2, 0, 1, 0}, []int{1, 2}, 1},
+	{"groups 2, rows of 16", []int{2, 4, 4, 16}, []int{6, 2, 3, 3}, []int{1, 1}, []int{1, 1, 1, 1}, []int{1, 1}, 2},
 	{"1-D", []int{2, 3, 10}, []int{4, 3, 3}, []int{2}, []int{1, 2}, []int{1}, 1},
 	{"3-D", []int{1, 2, 4, 5, 4}, []int{3, 2, 2, 3, 2}, []int{1, 2, 1}, []int{1, 0, 1, 0, 1, 1}, []int{1, 1, 1}, 1},
 }

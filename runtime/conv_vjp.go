@@ -81,8 +81,10 @@ func convVJP(node *graph.Node, v []*graph.Node, outputShape shapes.Shape) []*gra
 
 	// dL/dx.
 	wt := wc // [M, Cg, K] -> [C, Mg, K]: transposed within each group
+	dxAxes := canon
 	if g == 1 {
-		wt = graph.TransposeAllAxes(wc, append([]int{1, 0}, spatial...)...)
+		// No transpose: the convolution reads the kernel's channel axes the other way round.
+		dxAxes.KernelOutputChannels, dxAxes.KernelInputChannels = 1, 0
 	} else {
 		wt = graph.Reshape(wc, slices.Concat([]int{g, mg, cg}, kDims)...)
 		wt = graph.TransposeAllAxes(wt, append([]int{0, 2, 1}, seq(3, k)...)...)
@@ -99,9 +101,9 @@ func convVJP(node *graph.Node, v []*graph.Node, outputShape shapes.Shape) []*gra
 	}
 	var dx *graph.Node
 	if !allOne(strides) && allOne(kdil) {
-		dx = stridedInputGrad(vc, wtForward, canon, strides, pads, xDims, kDims, oDims, g)
+		dx = stridedInputGrad(vc, wtForward, dxAxes, strides, pads, xDims, kDims, oDims, g)
 	} else {
-		dx = graph.ConvGeneral(vc, wt, canon, ones, dxPads, strides, kdil, g, 1)
+		dx = graph.ConvGeneral(vc, wt, dxAxes, ones, dxPads, strides, kdil, g, 1)
 	}
 
 	// dL/dw.
@@ -216,12 +218,12 @@ func groupedKernelGrad(xc, vc *graph.Node, g int, kDims, oDims, strides, kdil []
 // stridedInputGrad is dL/dx of a strided convolution (kernel dilation 1) without the zeros a
 // dilated v would put into the product: output position i = φ + s·j (phase φ per axis) only
 // receives the taps t ≡ φ + lo (mod s), so each phase is a stride-1 convolution of v with that
-// sub-kernel (reversed), and the phases are interleaved. wt is the kernel with channel roles
-// swapped, [C, Mg, K...], not reversed.
-func stridedInputGrad(vc, wt *graph.Node, canon backends.ConvolveAxesConfig, strides []int, pads [][2]int,
+// sub-kernel (reversed), and the phases are interleaved. wt is the kernel, not reversed, read
+// with the channel roles swapped by axes ([C, Mg, K...] in its terms).
+func stridedInputGrad(vc, wt *graph.Node, axes backends.ConvolveAxesConfig, strides []int, pads [][2]int,
 	xDims, kDims, oDims []int, g int) *graph.Node {
 	k := len(strides)
-	n, c := vc.Shape().Dimensions[0], wt.Shape().Dimensions[0]
+	n, c := vc.Shape().Dimensions[0], wt.Shape().Dimensions[axes.KernelOutputChannels]
 	jMax := make([]int, k)
 	for i := range k {
 		jMax[i] = (xDims[i] + strides[i] - 1) / strides[i]
@@ -243,7 +245,7 @@ func stridedInputGrad(vc, wt *graph.Node, canon backends.ConvolveAxesConfig, str
 			cPads[i] = [2]int{-b, jMax[i] - oDims[i] + b + q - 1}
 		}
 		sub := graph.Reverse(graph.Slice(wt, spec...), seq(2, k)...)
-		return graph.ConvGeneral(vc, sub, canon, ones, cPads, nil, nil, g, 1)
+		return graph.ConvGeneral(vc, sub, axes, ones, cPads, nil, nil, g, 1)
 	}
 	// Phases nest as [N, C, J1, s1, J2, s2, ...], then fold to [N, C, J1·s1, ...] and trim.
 	var build func(axis int, ph []int) *graph.Node

@@ -14,7 +14,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 
-	"github.com/fob-go/fob/runtime/elementwise"
+	"github.com/fob-go/fob/runtime/executors"
 	"github.com/fob-go/fob/runtime/gemm"
 )
 
@@ -71,7 +71,7 @@ func installGEMM() {
 		}
 		slog.Log(context.Background(), level, "float32 convolutions are rewritten into matrix products", "reason", err)
 	}
-	if err := elementwise.Install(); err != nil {
+	if err := executors.Install(); err != nil {
 		slog.Warn("float32 elementwise ops and reductions use simplego's", "reason", err)
 	}
 }

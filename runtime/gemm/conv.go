@@ -199,27 +199,10 @@ func readPlan(v reflect.Value) (c *conv, ok bool) {
 	return c, true
 }
 
-// Scratch buffers are reused across calls: a ResNet step runs dozens of convolutions whose
-// patches, kernel blocks and index tables would otherwise keep the garbage collector busy.
-var f32Pool, intPool sync.Pool
-
-func getF32(n int) []float32 {
-	if p, ok := f32Pool.Get().(*[]float32); ok && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	return make([]float32, n)
-}
-
-func putF32(s []float32) { f32Pool.Put(&s) }
-
-func getInts(n int) []int {
-	if p, ok := intPool.Get().(*[]int); ok && cap(*p) >= n {
-		return (*p)[:n]
-	}
-	return make([]int, n)
-}
-
-func putInts(s []int) { intPool.Put(&s) }
+func getF32(n int) []float32 { return f32Scratch.get(n) }
+func putF32(s []float32)     { f32Scratch.put(s) }
+func getInts(n int) []int    { return intScratch.get(n) }
+func putInts(s []int)        { intScratch.put(s) }
 
 // kChunk bounds the contraction blocks gathered at a time (256 KiB of patches per worker).
 const kChunk = 64
@@ -593,6 +576,18 @@ func (c *conv) gatherRuns(row []float32, segs []segment, cOff, t0, t1 int, rOff,
 // apart), 0 where the column leaves [0, w).
 func copyRow(out, x []float32, base, q, step, s1, w int) {
 	n := len(out)
+	if step == 1 && s1 == 1 { // the common case, without divisions
+		if q >= 0 && q+n <= w { // and most often inside the row
+			copy(out, x[base+q:base+q+n])
+			return
+		}
+		j0 := min(max(-q, 0), n)
+		j1 := min(max(w-q, j0), n)
+		clear(out[:j0])
+		copy(out[j0:j1], x[base+q+j0:base+q+j1])
+		clear(out[j1:])
+		return
+	}
 	j0 := 0
 	if q < 0 {
 		j0 = min(n, (-q+step-1)/step)
@@ -687,6 +682,10 @@ func (c *conv) write(acc []float32, g, rb int, oOff []int, transposed bool) {
 		}
 		return
 	}
+	r0 := rb * Dim
+	// Positions of the block that follow each other in the output (one image, last axis
+	// contiguous and rows back to back) are written as one copy per channel.
+	contiguous := r0+Dim <= c.rows && oOff[r0+Dim-1]-oOff[r0] == Dim-1
 	for jb := range c.colBlocks {
 		blk := acc[jb*BlockSize : (jb+1)*BlockSize]
 		for jj := range Dim {
@@ -696,6 +695,10 @@ func (c *conv) write(acc []float32, g, rb int, oOff []int, transposed bool) {
 			}
 			mOff := (g*c.mg + j) * c.osM
 			src := blk[jj*Dim : (jj+1)*Dim]
+			if contiguous {
+				copy(c.out[oOff[r0]+mOff:oOff[r0]+mOff+Dim], src)
+				continue
+			}
 			for i := range Dim {
 				r := rb*Dim + i
 				if r >= c.rows {

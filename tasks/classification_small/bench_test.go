@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/fob-go/fob/runtime/elementwise"
+	"github.com/fob-go/fob/runtime/executors"
 
 	cs "github.com/fob-go/fob/tasks/classification_small"
 	"github.com/fob-go/fob/train/config"
@@ -33,8 +33,8 @@ func BenchmarkResNet18TrainStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	if os.Getenv("FOB_OPSTATS") != "" {
-		elementwise.StartProfile()
-		defer elementwise.WriteProfile(os.Stderr, 40)
+		executors.StartProfile()
+		defer executors.WriteProfile(os.Stderr, 40)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

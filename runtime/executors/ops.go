@@ -1,4 +1,4 @@
-package elementwise
+package executors
 
 import "github.com/gomlx/gomlx/backends"
 
@@ -9,6 +9,7 @@ func fastOps() map[backends.OpType]fastFn {
 		backends.OpTypeReduceMax:      reduction(reduceMax),
 		backends.OpTypeBroadcastInDim: broadcastInDim,
 		backends.OpTypeConvertDType:   convertFromBool,
+		backends.OpTypeGather:         gatherTake,
 	}
 	for op, b := range binaryOps {
 		ops[op] = binary(b)

@@ -1,4 +1,4 @@
-package elementwise
+package executors
 
 import "github.com/fob-go/fob/internal/parallel"
 

@@ -1,4 +1,4 @@
-package elementwise
+package executors
 
 import (
 	"github.com/gomlx/gomlx/backends"

@@ -1,4 +1,4 @@
-package elementwise
+package executors
 
 import (
 	"math"
@@ -231,5 +231,47 @@ func TestBroadcastAndConvertMatchSimplego(t *testing.T) {
 			t.Errorf("ConvertDType %v: the fast path did not run", dims)
 		}
 		sameBits(t, "ConvertDType", fast, stock)
+	}
+}
+
+// TestGatherTakeMatchesSimplego: slices taken along one axis, as Reverse (fob's kernel flips)
+// and embedding lookups build them, with out-of-range indices clamped as simplego does.
+func TestGatherTakeMatchesSimplego(t *testing.T) {
+	b := newBackend(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	cases := []struct {
+		name    string
+		dims    []int
+		axis    int
+		indices []int32
+		idxDims []int
+	}{
+		{"reverse axis 2", []int{6, 5, 3, 3}, 2, []int32{2, 1, 0}, []int{3, 1}},
+		{"reverse axis 3", []int{64, 64, 3, 3}, 3, []int32{2, 1, 0}, []int{3, 1}},
+		{"embedding", []int{50, 8}, 0, []int32{3, 0, 49, 7, 7, 12}, []int{2, 3, 1}},
+		{"clamped", []int{10, 4}, 0, []int32{-3, 12, 9}, []int{3, 1}},
+		{"large", []int{200, 300}, 0, []int32{5, 199, 0, 100}, []int{4, 1}},
+	}
+	for _, c := range cases {
+		x := randomTensor(r, c.dims, false)
+		idx := tensors.FromFlatDataAndDimensions(c.indices, c.idxDims...)
+		sizes := append([]int{}, c.dims...)
+		sizes[c.axis] = 1
+		var offset []int
+		batch := len(c.idxDims) - 1
+		for i := range len(c.dims) - 1 {
+			if i < c.axis {
+				offset = append(offset, i)
+			} else {
+				offset = append(offset, i+batch)
+			}
+		}
+		fast, stock, hits := runBoth(t, b, func(v, i *graph.Node) *graph.Node {
+			return graph.BackendGather(v, i, len(c.idxDims)-1, offset, []int{c.axis}, []int{c.axis}, sizes, false)
+		}, x, idx)
+		if hits == 0 {
+			t.Errorf("%s: the fast path did not run", c.name)
+		}
+		sameBits(t, c.name, fast, stock)
 	}
 }

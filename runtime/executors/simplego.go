@@ -1,4 +1,4 @@
-package elementwise
+package executors
 
 import (
 	"errors"
@@ -57,7 +57,7 @@ var (
 func fieldOffset(t reflect.Type, name string, want reflect.Type) (uintptr, error) {
 	f, ok := t.FieldByName(name)
 	if !ok || f.Type != want {
-		return 0, fmt.Errorf("elementwise: simplego.%s has no field %s of type %s (a GoMLX version other than v0.26.0)", t.Name(), name, want)
+		return 0, fmt.Errorf("executors: simplego.%s has no field %s of type %s (a GoMLX version other than v0.26.0)", t.Name(), name, want)
 	}
 	return f.Offset, nil
 }
@@ -95,7 +95,7 @@ func Install() error {
 	ops := fastOps()
 	for op := range ops {
 		if nodeExecutors[op] == nil {
-			return errors.New("elementwise: simplego has no executor for " + op.String())
+			return errors.New("executors: simplego has no executor for " + op.String())
 		}
 	}
 	for op, fast := range ops {
