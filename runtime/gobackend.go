@@ -25,9 +25,11 @@ const GoBackendName = "fobgo"
 // goBackend is GoMLX's pure-Go backend ("simplego") plus ops that gradients need and simplego
 // lacks (Pad for Slice/Split gradients, Reverse for convolution input gradients). simplego's
 // executor table is private, so the extra ops are composed at graph-build time from ops it does
-// execute. Its float32 matrix products and convolutions run on fob's AVX2/FMA block kernel where
-// the CPU has one (runtime/gemm; FOB_GEMM=off keeps simplego's scalar kernel and loop, and
-// convolutions are then rewritten into one matrix product, see conv.go).
+// execute. Its float32 matrix products and convolutions run on fob's AVX2/FMA (or AVX-512) block
+// kernels where the CPU has them (runtime/gemm), and its float32 elementwise ops, reductions,
+// broadcasts, gathers and concatenations on runtime/executors' chunked, parallel ones.
+// FOB_GEMM=off keeps all of simplego's own (convolutions are then rewritten into one matrix
+// product, see conv.go).
 type goBackend struct {
 	*simplego.Backend
 	conv convMode // NativeConvOption, ComposeConvOption
@@ -51,8 +53,10 @@ func newGoBackend(config string) (b backends.Backend, err error) {
 
 var gemmOnce sync.Once
 
-// installGEMM switches simplego's float32 block kernel to runtime/gemm's. Without AVX2/FMA, or
-// with FOB_GEMM=off, simplego keeps its own; a GoMLX whose internals differ is reported once.
+// installGEMM switches simplego's float32 block kernel and convolution to runtime/gemm's, and its
+// float32 elementwise executors to runtime/executors'. Without AVX2/FMA (kernels), or with
+// FOB_GEMM=off (everything), simplego keeps its own; a GoMLX whose internals differ is reported
+// once.
 func installGEMM() {
 	if os.Getenv("FOB_GEMM") == "off" {
 		return

@@ -11,7 +11,9 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
-func newBackend(t *testing.T) backends.Backend {
+func newBackend(t *testing.T) backends.Backend { return newBackendB(t) }
+
+func newBackendB(t testing.TB) backends.Backend {
 	t.Helper()
 	if err := Install(); err != nil {
 		t.Fatal(err)
@@ -273,5 +275,30 @@ func TestGatherTakeMatchesSimplego(t *testing.T) {
 			t.Errorf("%s: the fast path did not run", c.name)
 		}
 		sameBits(t, c.name, fast, stock)
+	}
+}
+
+func TestConcatenateMatchesSimplego(t *testing.T) {
+	b := newBackend(t)
+	r := rand.New(rand.NewPCG(9, 10))
+	cases := []struct {
+		a, c []int
+		axis int
+	}{
+		{[]int{4, 3, 1}, []int{4, 3, 1}, 2},   // phases interleaved along a trailing axis
+		{[]int{2, 3, 5}, []int{2, 4, 5}, 1},   // different sizes along the axis
+		{[]int{3, 7}, []int{2, 7}, 0},         // leading axis
+		{[]int{64, 8, 1}, []int{64, 8, 1}, 2}, // large enough to run in parallel chunks
+		{[]int{300, 200, 1}, []int{300, 200, 1}, 2},
+	}
+	for _, c := range cases {
+		x, y := randomTensor(r, c.a, true), randomTensor(r, c.c, true)
+		fast, stock, hits := runBoth(t, b, func(u, v *graph.Node) *graph.Node {
+			return graph.Concatenate([]*graph.Node{u, v, u}, c.axis)
+		}, x, y)
+		if hits == 0 {
+			t.Errorf("Concatenate %v, %v on axis %d: the fast path did not run", c.a, c.c, c.axis)
+		}
+		sameBits(t, "Concatenate", fast, stock)
 	}
 }

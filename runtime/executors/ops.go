@@ -10,6 +10,7 @@ func fastOps() map[backends.OpType]fastFn {
 		backends.OpTypeBroadcastInDim: broadcastInDim,
 		backends.OpTypeConvertDType:   convertFromBool,
 		backends.OpTypeGather:         gatherTake,
+		backends.OpTypeConcatenate:    concatenate,
 	}
 	for op, b := range binaryOps {
 		ops[op] = binary(b)
