@@ -94,6 +94,15 @@ func InstallConv() error {
 	return nil
 }
 
+// chunksEnabled: SetMaskedGather.
+var chunksEnabled atomic.Bool
+
+func init() { chunksEnabled.Store(true) }
+
+// SetMaskedGather switches the AVX-512 masked patch gathering (on by default where the CPU has
+// AVX-512) off and on, so that tests run both gathering paths on such CPUs.
+func SetMaskedGather(on bool) { chunksEnabled.Store(on) }
+
 // ConvActive reports whether float32 convolutions run on the block kernel.
 func ConvActive() bool {
 	installMu.Lock()
@@ -277,6 +286,9 @@ func (c *conv) run() {
 	if splits > 1 {
 		partial = make([][]float32, tasks)
 	}
+	// Workers take groups of consecutive tasks (neighbouring output rows share input rows, which
+	// then stay in the worker's cache), small enough to keep the load balanced.
+	group := max(1, tasks/(workers*16))
 	var nextTask atomic.Int64
 	var wg sync.WaitGroup
 	for range min(workers, tasks) {
@@ -284,15 +296,26 @@ func (c *conv) run() {
 		go func() {
 			defer wg.Done()
 			patches := getF32(kChunk * BlockSize)
+			var gc *chunks // the AVX-512 gathering, when the CPU has it
+			if useAVX512 && chunksEnabled.Load() {
+				m := kChunk * Dim * 2
+				gc = &chunks{dst: make([]uintptr, 0, m), src: make([]uintptr, 0, m), masks: make([]uint32, 0, m)}
+			}
 			acc := getF32(c.colBlocks * BlockSize)
 			defer putF32(patches)
 			defer putF32(acc)
 			var segs []segment
+			next, end := 0, 0
 			for {
-				task := int(nextTask.Add(1) - 1)
-				if task >= tasks {
-					return
+				if next == end { // take the next group of consecutive tasks
+					grp := int(nextTask.Add(1) - 1)
+					next, end = grp*group, min(tasks, (grp+1)*group)
+					if next >= tasks {
+						return
+					}
 				}
+				task := next
+				next++
 				g, rest := task/(c.rowBlocks*splits), task%(c.rowBlocks*splits)
 				rb, split := rest/splits, rest%splits
 				clear(acc)
@@ -303,7 +326,7 @@ func (c *conv) run() {
 				for ch := kb0; ch < kb1; ch += kChunk {
 					n := min(kChunk, kb1-ch)
 					if alongK {
-						c.gatherAlongK(patches[:n*BlockSize], g, rb, ch, n, kOff, kTap, rOff, rPos, kSegs)
+						c.gatherAlongK(patches[:n*BlockSize], g, rb, ch, n, kOff, kTap, rOff, rPos, kSegs, gc)
 						for jb := range c.colBlocks {
 							o := acc[jb*BlockSize : (jb+1)*BlockSize]
 							for kb := range n {
@@ -312,7 +335,7 @@ func (c *conv) run() {
 						}
 						continue
 					}
-					c.gather(patches[:n*BlockSize], g, rb, ch, n, kOff, kTap, rOff, rPos, segs)
+					c.gather(patches[:n*BlockSize], g, rb, ch, n, kOff, kTap, rOff, rPos, segs, gc)
 					for jb := range c.colBlocks {
 						o := acc[jb*BlockSize : (jb+1)*BlockSize]
 						for kb := range n {
@@ -505,9 +528,12 @@ func (c *conv) segments(segs []segment, rb, positions int, rOff, rPos []int) []s
 // gather fills n patch blocks [32 k][32 positions] (position block rb, contraction blocks
 // kb0..kb0+n-1 of group g) with the input values the products need: 0 in padding, between
 // dilated input elements and past edges.
-func (c *conv) gather(dst []float32, g, rb, kb0, n int, kOff, kTap, rOff, rPos []int, segs []segment) {
+func (c *conv) gather(dst []float32, g, rb, kb0, n int, kOff, kTap, rOff, rPos []int, segs []segment, ch *chunks) {
 	gOff := g * c.cg * c.xsC
 	k := c.k
+	if len(segs) == 0 || c.stride[1] != 1 || c.xsS[1] != 1 {
+		ch = nil // masked copies need runs of consecutive input elements
+	}
 	for b := range n {
 		blk := dst[b*BlockSize : (b+1)*BlockSize]
 		for kk := range Dim {
@@ -519,6 +545,10 @@ func (c *conv) gather(dst []float32, g, rb, kb0, n int, kOff, kTap, rOff, rPos [
 			}
 			cOff := gOff + kOff[col]
 			taps := kTap[col*k : col*k+k]
+			if ch != nil {
+				c.addRuns(ch, row, segs, cOff, taps[0], taps[1], rOff, rPos)
+				continue
+			}
 			if len(segs) > 0 {
 				c.gatherRuns(row, segs, cOff, taps[0], taps[1], rOff, rPos)
 				continue
@@ -549,6 +579,60 @@ func (c *conv) gather(dst []float32, g, rb, kb0, n int, kOff, kTap, rOff, rPos [
 			}
 		}
 	}
+	if ch != nil {
+		ch.run()
+		runtime.KeepAlive(dst)
+		runtime.KeepAlive(c.x)
+	}
+}
+
+// addRuns is gatherRuns as masked 16-lane copies added to ch (stride 1 along contiguous input
+// rows): borders and rows outside the image become masks instead of branches and memmove calls.
+func (c *conv) addRuns(ch *chunks, row []float32, segs []segment, cOff, t0, t1 int, rOff, rPos []int) {
+	h, w, s0 := c.xDim[0], c.xDim[1], c.xsS[0]
+	x := uintptr(unsafe.Pointer(unsafe.SliceData(c.x)))
+	last := 0
+	for _, sg := range segs {
+		p0 := rPos[sg.r0*2] + t0
+		q := rPos[sg.r0*2+1] + t1
+		ch.addRun(&row[sg.i0], x, rOff[sg.r0]+cOff+p0*s0+q, q, sg.n, w, uint(p0) < uint(h))
+		last = sg.i0 + sg.n
+	}
+	clear(row[last:])
+}
+
+// chunks collects 16-lane masked copies for gatherChunks.
+type chunks struct {
+	dst, src []uintptr
+	masks    []uint32
+}
+
+// addRun adds the copy of a run of n floats to dst from the input row element at index at
+// (column q of a row w long; columns outside [0, w), or the whole run when !inside, read as 0).
+func (ch *chunks) addRun(dst *float32, x uintptr, at, q, n, w int, inside bool) {
+	d := uintptr(unsafe.Pointer(dst))
+	for c0 := 0; c0 < n; c0 += 16 {
+		l := min(16, n-c0)
+		store := uint32(1)<<l - 1
+		load := uint32(0)
+		if inside {
+			lo, hi := max(0, -(q+c0)), min(l, w-(q+c0))
+			if hi > lo {
+				load = (uint32(1)<<hi - 1) &^ (uint32(1)<<lo - 1)
+			}
+		}
+		ch.dst = append(ch.dst, d+uintptr(4*c0))
+		ch.src = append(ch.src, x+uintptr(4*(at+c0))) // may point outside x where load masks it off
+		ch.masks = append(ch.masks, store<<16|load)
+	}
+}
+
+// run performs the collected copies and empties the list.
+func (ch *chunks) run() {
+	if len(ch.dst) > 0 {
+		gatherChunks(&ch.dst[0], &ch.src[0], &ch.masks[0], len(ch.dst))
+	}
+	ch.dst, ch.src, ch.masks = ch.dst[:0], ch.src[:0], ch.masks[:0]
 }
 
 // gatherRuns is gather's 2-D undilated case: per segment, one input row read with the output
@@ -631,11 +715,15 @@ func (c *conv) contractionSegments() [][]segment {
 // gatherAlongK fills n patch blocks [32 positions][32 k] (the transposed product's left
 // blocks; 2-D, undilated input): per position, each run of consecutive taps is one read of an
 // input row with the kernel dilation as step, written along a block row.
-func (c *conv) gatherAlongK(dst []float32, g, rb, kb0, n int, kOff, kTap, rOff, rPos []int, kSegs [][]segment) {
+func (c *conv) gatherAlongK(dst []float32, g, rb, kb0, n int, kOff, kTap, rOff, rPos []int, kSegs [][]segment, ch *chunks) {
 	gOff := g * c.cg * c.xsC
 	h, w := c.xDim[0], c.xDim[1]
 	s0, s1 := c.xsS[0], c.xsS[1]
 	step := c.kDil[1]
+	if step != 1 || s1 != 1 {
+		ch = nil
+	}
+	x := uintptr(unsafe.Pointer(unsafe.SliceData(c.x)))
 	for b := range n {
 		blk := dst[b*BlockSize : (b+1)*BlockSize]
 		segs := kSegs[kb0+b]
@@ -659,11 +747,20 @@ func (c *conv) gatherAlongK(dst []float32, g, rb, kb0, n int, kOff, kTap, rOff, 
 					continue
 				}
 				base := rOff[r] + gOff + kOff[kk] + p0*s0
-				// Input column of the run's first tap.
-				copyRow(out, c.x, base, rPos[r*2+1]+kTap[kk*2+1], step, s1, w)
+				q := rPos[r*2+1] + kTap[kk*2+1] // input column of the run's first tap
+				if ch != nil {
+					ch.addRun(&out[0], x, base+q, q, sg.n, w, true)
+					continue
+				}
+				copyRow(out, c.x, base, q, step, s1, w)
 			}
 			clear(row[covered:])
 		}
+	}
+	if ch != nil {
+		ch.run()
+		runtime.KeepAlive(dst)
+		runtime.KeepAlive(c.x)
 	}
 }
 

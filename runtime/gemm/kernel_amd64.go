@@ -23,3 +23,6 @@ func block32(out, lhs, rhsT []float32) {
 	}
 	block32AVX2(&out[0], &lhs[0], &rhsT[0])
 }
+
+//go:noescape
+func gatherChunks(dst, src *uintptr, masks *uint32, n int)

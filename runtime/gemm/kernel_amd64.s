@@ -145,3 +145,36 @@ ks512:
 	JNZ     rows512
 	VZEROUPPER
 	RET
+
+// func gatherChunks(dst, src *uintptr, masks *uint32, n int)
+//
+// For each of n chunks: 16 floats are loaded from src[i] with the lanes of masks[i]'s low 16
+// bits (the others read as 0, and are not accessed: they may lie outside the image), and stored
+// to dst[i] in the lanes of its high 16 bits. This is the patch gathering of convolutions
+// without a memmove call per row and without branches at the image borders.
+TEXT ·gatherChunks(SB), NOSPLIT, $0-32
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  masks+16(FP), DX
+	MOVQ  n+24(FP), CX
+	TESTQ CX, CX
+	JZ    gatherDone
+
+gatherLoop:
+	MOVQ      0(DI), R8
+	MOVQ      0(SI), R9
+	MOVL      0(DX), AX
+	KMOVW     AX, K1
+	SHRL      $16, AX
+	KMOVW     AX, K2
+	VMOVUPS.Z 0(R9), K1, Z0
+	VMOVUPS   Z0, K2, 0(R8)
+	ADDQ      $8, DI
+	ADDQ      $8, SI
+	ADDQ      $4, DX
+	DECQ      CX
+	JNZ       gatherLoop
+
+gatherDone:
+	VZEROUPPER
+	RET
