@@ -14,6 +14,8 @@
 # On the 2-core development machine a tabular run takes about an hour, a graph_tiny run under
 # a minute (see the tasks' README.md).
 set -euo pipefail
+# The Go benchmarks run in their package folders: a relative mirror path is the caller's.
+if [ -n "${FOB_DATA_MIRROR:-}" ]; then FOB_DATA_MIRROR=$(cd "$FOB_DATA_MIRROR" && pwd); fi
 cd "$(dirname "$0")/.."
 
 TASKS=${TASKS:-mnist graph_tiny tabular}

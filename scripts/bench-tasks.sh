@@ -12,6 +12,8 @@
 # threads, default 2), PYTHON (default /usr/bin/python3: Debian's, which has python3-torch).
 # Install libopenblas0-pthread first: on the reference BLAS PyTorch is several times slower.
 set -euo pipefail
+# The Go benchmarks run in their package folders: a relative mirror path is the caller's.
+if [ -n "${FOB_DATA_MIRROR:-}" ]; then FOB_DATA_MIRROR=$(cd "$FOB_DATA_MIRROR" && pwd); fi
 cd "$(dirname "$0")/.."
 . scripts/bench-lib.sh
 
