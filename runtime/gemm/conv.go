@@ -273,15 +273,25 @@ func (c *conv) run() {
 			oOff[r] += o * c.osS[i]
 		}
 	}
-	// Split the contraction too when there are fewer position blocks than workers (kernel
-	// gradients: few outputs, a contraction over the whole batch).
+	// A task is a run of rows consecutive position blocks over a range of contraction blocks.
+	// Several position blocks per task let each stretch of the kernel blocks (millions of
+	// values for kernel gradients, whose "kernel" is the image) be read once from memory for
+	// all of them, while their accumulators stay in L2 (at most 256 KiB). The contraction is
+	// split too when that leaves fewer tasks than twice the workers (kernel gradients: few
+	// outputs, a contraction over the whole batch).
 	workers := runtime.GOMAXPROCS(0)
+	rows := min(c.rowBlocks, max(1, 64/c.colBlocks))
+	rowGroups := (c.rowBlocks + rows - 1) / rows
 	splits := 1
-	if c.groups*c.rowBlocks < 2*workers {
-		splits = min(c.kBlocks, (2*workers+c.groups*c.rowBlocks-1)/(c.groups*c.rowBlocks))
+	if c.groups*rowGroups < 2*workers {
+		splits = min(c.kBlocks, (2*workers+c.groups*rowGroups-1)/(c.groups*rowGroups))
 	}
 	per := (c.kBlocks + splits - 1) / splits
-	tasks := c.groups * c.rowBlocks * splits
+	chunk := kChunk
+	if rows > 1 {
+		chunk = kChunk / 4 // the kernel blocks of a chunk stay in L2 across the position blocks
+	}
+	tasks := c.groups * rowGroups * splits
 	var partial [][]float32
 	if splits > 1 {
 		partial = make([][]float32, tasks)
@@ -289,22 +299,23 @@ func (c *conv) run() {
 	// Workers take groups of consecutive tasks (neighbouring output rows share input rows, which
 	// then stay in the worker's cache), small enough to keep the load balanced.
 	group := max(1, tasks/(workers*16))
+	blockAcc := c.colBlocks * BlockSize
 	var nextTask atomic.Int64
 	var wg sync.WaitGroup
 	for range min(workers, tasks) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			patches := getF32(kChunk * BlockSize)
+			patches := getF32(chunk * BlockSize)
 			var gc *chunks // the AVX-512 gathering, when the CPU has it
 			if useAVX512 && chunksEnabled.Load() {
-				m := kChunk * Dim * 2
+				m := chunk * Dim * 2
 				gc = &chunks{dst: make([]uintptr, 0, m), src: make([]uintptr, 0, m), masks: make([]uint32, 0, m)}
 			}
-			acc := getF32(c.colBlocks * BlockSize)
+			acc := getF32(rows * blockAcc)
 			defer putF32(patches)
 			defer putF32(acc)
-			var segs []segment
+			segs := make([][]segment, rows)
 			next, end := 0, 0
 			for {
 				if next == end { // take the next group of consecutive tasks
@@ -316,53 +327,65 @@ func (c *conv) run() {
 				}
 				task := next
 				next++
-				g, rest := task/(c.rowBlocks*splits), task%(c.rowBlocks*splits)
-				rb, split := rest/splits, rest%splits
+				g, rest := task/(rowGroups*splits), task%(rowGroups*splits)
+				rg, split := rest/splits, rest%splits
+				rb0, rb1 := rg*rows, min(c.rowBlocks, (rg+1)*rows)
 				clear(acc)
 				if !alongK {
-					segs = c.segments(segs[:0], rb, positions, rOff, rPos)
+					for rb := rb0; rb < rb1; rb++ {
+						segs[rb-rb0] = c.segments(segs[rb-rb0][:0], rb, positions, rOff, rPos)
+					}
 				}
 				kb0, kb1 := split*per, min(c.kBlocks, (split+1)*per)
-				for ch := kb0; ch < kb1; ch += kChunk {
-					n := min(kChunk, kb1-ch)
-					if alongK {
-						c.gatherAlongK(patches[:n*BlockSize], g, rb, ch, n, kOff, kTap, rOff, rPos, kSegs, gc)
-						for jb := range c.colBlocks {
-							o := acc[jb*BlockSize : (jb+1)*BlockSize]
-							for kb := range n {
-								block32(o, patches[kb*BlockSize:(kb+1)*BlockSize], lhs[((g*c.kBlocks+ch+kb)*c.colBlocks+jb)*BlockSize:][:BlockSize])
+				for ch := kb0; ch < kb1; ch += chunk {
+					n := min(chunk, kb1-ch)
+					for rb := rb0; rb < rb1; rb++ {
+						a := acc[(rb-rb0)*blockAcc : (rb-rb0+1)*blockAcc]
+						if alongK {
+							c.gatherAlongK(patches[:n*BlockSize], g, rb, ch, n, kOff, kTap, rOff, rPos, kSegs, gc)
+							for jb := range c.colBlocks {
+								o := a[jb*BlockSize : (jb+1)*BlockSize]
+								for kb := range n {
+									block32(o, patches[kb*BlockSize:(kb+1)*BlockSize], lhs[((g*c.kBlocks+ch+kb)*c.colBlocks+jb)*BlockSize:][:BlockSize])
+								}
 							}
+							continue
 						}
-						continue
-					}
-					c.gather(patches[:n*BlockSize], g, rb, ch, n, kOff, kTap, rOff, rPos, segs, gc)
-					for jb := range c.colBlocks {
-						o := acc[jb*BlockSize : (jb+1)*BlockSize]
-						for kb := range n {
-							block32(o, lhs[((g*c.colBlocks+jb)*c.kBlocks+ch+kb)*BlockSize:][:BlockSize], patches[kb*BlockSize:(kb+1)*BlockSize])
+						c.gather(patches[:n*BlockSize], g, rb, ch, n, kOff, kTap, rOff, rPos, segs[rb-rb0], gc)
+						for jb := range c.colBlocks {
+							o := a[jb*BlockSize : (jb+1)*BlockSize]
+							for kb := range n {
+								block32(o, lhs[((g*c.colBlocks+jb)*c.kBlocks+ch+kb)*BlockSize:][:BlockSize], patches[kb*BlockSize:(kb+1)*BlockSize])
+							}
 						}
 					}
 				}
 				if splits > 1 {
-					partial[task] = append([]float32(nil), acc...)
+					partial[task] = append([]float32(nil), acc[:(rb1-rb0)*blockAcc]...)
 					continue
 				}
-				c.write(acc, g, rb, oOff, alongK)
+				for rb := rb0; rb < rb1; rb++ {
+					c.write(acc[(rb-rb0)*blockAcc:(rb-rb0+1)*blockAcc], g, rb, oOff, alongK)
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	if splits > 1 {
-		acc := make([]float32, c.colBlocks*BlockSize)
+		sum := make([]float32, rows*blockAcc)
 		for g := range c.groups {
-			for rb := range c.rowBlocks {
-				clear(acc)
+			for rg := range rowGroups {
+				rb0, rb1 := rg*rows, min(c.rowBlocks, (rg+1)*rows)
+				part := sum[:(rb1-rb0)*blockAcc]
+				clear(part)
 				for s := range splits {
-					for i, v := range partial[(g*c.rowBlocks+rb)*splits+s] {
-						acc[i] += v
+					for i, v := range partial[(g*rowGroups+rg)*splits+s] {
+						part[i] += v
 					}
 				}
-				c.write(acc, g, rb, oOff, alongK)
+				for rb := rb0; rb < rb1; rb++ {
+					c.write(part[(rb-rb0)*blockAcc:(rb-rb0+1)*blockAcc], g, rb, oOff, alongK)
+				}
 			}
 		}
 	}
