@@ -62,17 +62,17 @@ echo "# best checkpoint, test split (onnxruntime); mean ± sample std over seeds
 for task in $TASKS; do
 	for seed in $SEEDS; do
 		dir="$OUT/$task/seed$seed"
-		res=$(find "$dir" -name results_best_model.json | head -1)
+		res=$(find "$dir" -name results_best_model.json -print -quit)
 		[ -n "$res" ] || { echo "no results_best_model.json under $dir" >&2; exit 1; }
 		line="$task seed $seed:"
 		for k in ${metrics[$task]}; do line+=" $k=$(metric "$res" "$k")"; done
-		timing=$(find "$dir" -name timing.json | head -1)
+		timing=$(find "$dir" -name timing.json -print -quit)
 		line+=" wall=$(cat "$dir/wall_seconds")s train=$(metric "$timing" train_time_s | xargs printf '%.1f')s"
 		line+=" step=$(metric "$timing" mean_step_ms | xargs printf '%.1f')ms"
 		echo "$line"
 	done
 	for k in ${metrics[$task]}; do
-		vals=$(for seed in $SEEDS; do metric "$(find "$OUT/$task/seed$seed" -name results_best_model.json | head -1)" "$k"; done)
+		vals=$(for seed in $SEEDS; do metric "$(find "$OUT/$task/seed$seed" -name results_best_model.json -print -quit)" "$k"; done)
 		echo "$task $k: $(echo "$vals" | stats)"
 	done
 	echo "$task wall seconds: $(for seed in $SEEDS; do cat "$OUT/$task/seed$seed/wall_seconds"; done | stats)"

@@ -26,7 +26,7 @@ THREADS=${THREADS:-2}
 PY=${PYTHON:-/usr/bin/python3}
 
 require_torch
-blas=$(ldconfig -p | awk '$1 == "libblas.so.3" { print $NF; exit }')
+blas=$(ldconfig -p | awk '$1 == "libblas.so.3" && !found { print $NF; found = 1 }') # no early exit: ldconfig would die of SIGPIPE under pipefail
 if [ -z "$blas" ] || ! readlink -f "$blas" | grep -q openblas; then
 	echo "bench-tasks.sh: warning: libopenblas0-pthread is not installed; PyTorch will use the reference BLAS" >&2
 fi
