@@ -10,20 +10,25 @@ import (
 	"github.com/fob-go/fob/runtime"
 )
 
-// BenchmarkConvLayers times a 3×3 stride-1 convolution of each ResNet-18 CIFAR stage at batch
-// 128 with both gradients (what one training step does per layer) on the default backend and
+// BenchmarkConvLayers times a 3×3 stride-1 convolution of each ResNet-18 CIFAR stage, and the
+// stride-2 one that starts stage 2, at batch 128 with both gradients (what one training step does per layer) on the default backend and
 // reports GFLOP/s over the three products.
 //
 //	go test -run '^$' -bench ConvLayers -benchtime 5x ./runtime
 func BenchmarkConvLayers(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, l := range []struct{ channels, size int }{{64, 32}, {128, 16}, {256, 8}, {512, 4}} {
-		c := convCase{"", []int{128, l.channels, l.size, l.size}, []int{l.channels, l.channels, 3, 3},
-			[]int{1, 1}, []int{1, 1, 1, 1}, []int{1, 1}, 1}
-		x, w, r := randTensor(rng, c.x...), randTensor(rng, c.w...), randTensor(rng, c.x...)
-		flops := 3 * 2 * float64(128*l.channels*l.channels*9*l.size*l.size)
+	for _, l := range []struct{ channels, size, stride int }{{64, 32, 1}, {128, 16, 1}, {256, 8, 1}, {512, 4, 1}, {64, 32, 2}} {
+		out, outSize := l.channels*l.stride, l.size/l.stride // stride 2: layer 2's first convolution
+		c := convCase{"", []int{128, l.channels, l.size, l.size}, []int{out, l.channels, 3, 3},
+			[]int{l.stride, l.stride}, []int{1, 1, 1, 1}, []int{1, 1}, 1}
+		x, w, r := randTensor(rng, c.x...), randTensor(rng, c.w...), randTensor(rng, 128, out, outSize, outSize)
+		flops := 3 * 2 * float64(128*l.channels*out*9*outSize*outSize)
+		name := fmt.Sprintf("%dx%dx%d", l.channels, l.size, l.size)
+		if l.stride > 1 {
+			name += fmt.Sprintf("/stride%d", l.stride)
+		}
 		{
-			b.Run(fmt.Sprintf("%dx%dx%d", l.channels, l.size, l.size), func(b *testing.B) {
+			b.Run(name, func(b *testing.B) {
 				be, err := runtime.NewBackend("go")
 				if err != nil {
 					b.Fatal(err)
