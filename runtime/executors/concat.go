@@ -44,6 +44,18 @@ func concatenate(b *simplego.Backend, n *simplego.Node, inputs []*simplego.Buffe
 		return out, true
 	}
 	size, count := chunking(len(dst), total)
+	if total == len(srcs) { // one element per input and outer index: interleave, input by input
+		parallel.For(count, func(c int) {
+			o0, o1 := c*size/total, min(outer, (c+1)*size/total)
+			for i, src := range srcs {
+				d := dst[o0*total+i:]
+				for o, v := range src[o0:o1] {
+					d[o*total] = v
+				}
+			}
+		})
+		return out, true
+	}
 	forEach := func(c int) {
 		for o := c * size / total; o < min(outer, (c+1)*size/total); o++ {
 			row := dst[o*total : (o+1)*total]

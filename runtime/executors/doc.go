@@ -1,8 +1,8 @@
 // Package executors gives GoMLX's pure-Go backend (simplego) faster float32 executors for the
 // ops that dominate fob's convolutional and normalised models besides the products themselves
-// (those are runtime/gemm's): elementwise binary ops with broadcasting, BroadcastInDim,
-// reductions, bool-to-float conversion, gathers that take slices along one axis (kernel
-// reversal, embedding lookups) and concatenation.
+// (those are runtime/gemm's): elementwise binary ops with broadcasting, comparisons,
+// BroadcastInDim, reductions, bool-to-float conversion, gathers that take slices along one axis
+// (kernel reversal, embedding lookups) and concatenation.
 //
 // simplego walks broadcast operands and reduction outputs one element at a time through an
 // index iterator, on one goroutine. Here the axes of each op are first merged into groups that

@@ -302,3 +302,24 @@ func TestConcatenateMatchesSimplego(t *testing.T) {
 		sameBits(t, "Concatenate", fast, stock)
 	}
 }
+
+func TestCompareMatchesSimplego(t *testing.T) {
+	b := newBackend(t)
+	r := rand.New(rand.NewPCG(11, 12))
+	ops := map[string]func(x, y *graph.Node) *graph.Node{
+		"GreaterOrEqual": graph.GreaterOrEqual, "GreaterThan": graph.GreaterThan,
+		"LessOrEqual": graph.LessOrEqual, "LessThan": graph.LessThan,
+	}
+	for _, dims := range [][]int{{3, 5}, {64, 40, 30}} {
+		x, y := randomTensor(r, dims, true), randomTensor(r, dims, true)
+		for name, op := range ops {
+			fast, stock, hits := runBoth(t, b, func(u, v *graph.Node) *graph.Node {
+				return graph.ConvertDType(op(u, v), u.DType())
+			}, x, y)
+			if hits < 2 { // the comparison and the conversion
+				t.Errorf("%s %v: the fast path did not run", name, dims)
+			}
+			sameBits(t, name, fast, stock)
+		}
+	}
+}

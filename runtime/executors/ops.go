@@ -15,5 +15,9 @@ func fastOps() map[backends.OpType]fastFn {
 	for op, b := range binaryOps {
 		ops[op] = binary(b)
 	}
+	for _, op := range []backends.OpType{backends.OpTypeGreaterOrEqual, backends.OpTypeGreaterThan,
+		backends.OpTypeLessOrEqual, backends.OpTypeLessThan} {
+		ops[op] = compare(op)
+	}
 	return ops
 }
