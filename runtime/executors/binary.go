@@ -89,8 +89,8 @@ func outputFor(b *simplego.Backend, os shapes.Shape, inputs []*simplego.Buffer, 
 	return getBufferForShape(b, os)
 }
 
-// inner reports whether operand k steps along the innermost group (a vector) or not (a scalar
-// repeated along the run).
+// innerStep reports whether operand k steps along the innermost group (a vector) or not (a
+// scalar repeated along the run).
 func innerStep(gs []group, k int) bool {
 	return len(gs) > 0 && gs[len(gs)-1].strides[k] != 0
 }
@@ -192,33 +192,20 @@ func vecScalar(op binOp, dst, a []float32, y float32) {
 	}
 }
 
+// scalarVec computes dst = x op c; the commutative ops are vecScalar's.
 func scalarVec(op binOp, dst []float32, x float32, c []float32) {
 	dst = dst[:len(c)]
 	switch op {
-	case opAdd:
-		for i, y := range c {
-			dst[i] = x + y
-		}
 	case opSub:
 		for i, y := range c {
 			dst[i] = x - y
-		}
-	case opMul:
-		for i, y := range c {
-			dst[i] = x * y
 		}
 	case opDiv:
 		for i, y := range c {
 			dst[i] = x / y
 		}
-	case opMax:
-		for i, y := range c {
-			dst[i] = max(x, y)
-		}
-	case opMin:
-		for i, y := range c {
-			dst[i] = min(x, y)
-		}
+	default:
+		vecScalar(op, dst, c, x)
 	}
 }
 

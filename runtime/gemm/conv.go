@@ -233,14 +233,11 @@ func (c *conv) run() {
 	// the product runs transposed, patches as the left blocks [32 positions][32 k], so that each
 	// run is one copy into a block row.
 	alongK := c.k == 2 && c.inDil[0] == 1 && c.inDil[1] == 1 && c.kDim[1] > c.oDim[1]
-	var lhs []float32
 	var kSegs [][]segment
 	if alongK {
 		kSegs = c.contractionSegments()
-		lhs = c.kernelBlocksT()
-	} else {
-		lhs = c.kernelBlocks()
 	}
+	lhs := c.kernelBlocks(alongK) // the right blocks when alongK
 	defer putF32(lhs)
 	taps := c.contract / c.cg
 	kOff := getInts(c.contract)       // channel part of the input offset
@@ -459,33 +456,16 @@ func (c *conv) depthwise() {
 	wg.Wait()
 }
 
-// kernelBlocks lays the kernel out as left blocks [group][colBlock][kBlock][32 m][32 k]:
-// element (i, k) is kernel[g*Mg + i, k's channel, k's tap], zero past the edges.
-func (c *conv) kernelBlocks() []float32 {
+// kernelBlocks lays the kernel out in 32×32 blocks: as the left blocks
+// [group][colBlock][kBlock][32 m][32 k] of the product, or, transposed, as the right blocks
+// [group][kBlock][colBlock][32 k][32 m] of the transposed product (kernel gradients, whose
+// "kernel" is the image: millions of elements, hence the parallel tiles). Element (m, k) is
+// kernel[g*Mg + m, k's channel, k's tap], zero past the edges.
+func (c *conv) kernelBlocks(transposed bool) []float32 {
 	out := getF32(c.groups * c.colBlocks * c.kBlocks * BlockSize)
-	wOff := c.kernelOffsets()
-	defer putInts(wOff)
-	parallel.For(c.groups*c.colBlocks*c.kBlocks, func(tile int) {
-		g, rest := tile/(c.colBlocks*c.kBlocks), tile%(c.colBlocks*c.kBlocks)
-		jb, kb := rest/c.kBlocks, rest%c.kBlocks
-		blk := out[tile*BlockSize : (tile+1)*BlockSize]
-		clear(blk)
-		offs := wOff[kb*Dim : min(c.contract, (kb+1)*Dim)]
-		for jj := range min(Dim, c.mg-jb*Dim) {
-			w := c.w[(g*c.mg+jb*Dim+jj)*c.wsM:]
-			row := blk[jj*Dim : jj*Dim+len(offs)]
-			for k, off := range offs {
-				row[k] = w[off]
-			}
-		}
-	})
-	return out
-}
-
-// kernelOffsets returns, per contraction index (channel, taps), its offset in the kernel.
-func (c *conv) kernelOffsets() []int {
 	taps := c.contract / c.cg
-	wOff := getInts(c.contract)
+	wOff := getInts(c.contract) // per contraction index (channel, taps): its offset in the kernel
+	defer putInts(wOff)
 	for kk := range c.contract {
 		ch, t := kk/taps, kk%taps
 		off := ch * c.wsC
@@ -495,26 +475,21 @@ func (c *conv) kernelOffsets() []int {
 		}
 		wOff[kk] = off
 	}
-	return wOff
-}
-
-// kernelBlocksT lays the kernel out as right blocks of the transposed product
-// [group][kBlock][colBlock][32 k][32 m]: element (k, i) is kernel[g*Mg + i, k's channel, k's
-// tap]. Kernel gradients have the image as "kernel" (millions of elements).
-func (c *conv) kernelBlocksT() []float32 {
-	out := getF32(c.groups * c.kBlocks * c.colBlocks * BlockSize)
-	wOff := c.kernelOffsets()
-	defer putInts(wOff)
-	parallel.For(c.groups*c.kBlocks*c.colBlocks, func(tile int) {
-		g, rest := tile/(c.kBlocks*c.colBlocks), tile%(c.kBlocks*c.colBlocks)
-		kb, jb := rest/c.colBlocks, rest%c.colBlocks
+	parallel.For(c.groups*c.colBlocks*c.kBlocks, func(tile int) {
+		g, rest := tile/(c.colBlocks*c.kBlocks), tile%(c.colBlocks*c.kBlocks)
+		jb, kb := rest/c.kBlocks, rest%c.kBlocks
+		mStride, kStride := Dim, 1 // element (m, k) of the block
+		if transposed {
+			kb, jb = rest/c.colBlocks, rest%c.colBlocks
+			mStride, kStride = 1, Dim
+		}
 		blk := out[tile*BlockSize : (tile+1)*BlockSize]
 		clear(blk)
 		offs := wOff[kb*Dim : min(c.contract, (kb+1)*Dim)]
-		for jj := range min(Dim, c.mg-jb*Dim) {
-			w := c.w[(g*c.mg+jb*Dim+jj)*c.wsM:]
+		for m := range min(Dim, c.mg-jb*Dim) {
+			w := c.w[(g*c.mg+jb*Dim+m)*c.wsM:]
 			for k, off := range offs {
-				blk[k*Dim+jj] = w[off]
+				blk[m*mStride+k*kStride] = w[off]
 			}
 		}
 	})
