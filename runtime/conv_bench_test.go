@@ -8,11 +8,13 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/graph"
 
 	"github.com/fob-go/fob/runtime"
+	"github.com/fob-go/fob/runtime/gemm"
 )
 
 // BenchmarkConvLayers times a 3×3 stride-1 convolution of each ResNet-18 CIFAR stage, and the
 // stride-2 one that starts stage 2, at batch 128 with both gradients (what one training step does per layer) on the default backend and
-// reports GFLOP/s over the three products.
+// reports GFLOP/s over the three products, with the direct kernel where it applies (forward and
+// input gradient of the stride-1 layers) and, side by side, with the block product alone.
 //
 //	go test -run '^$' -bench ConvLayers -benchtime 5x ./runtime
 func BenchmarkConvLayers(b *testing.B) {
@@ -27,8 +29,14 @@ func BenchmarkConvLayers(b *testing.B) {
 		if l.stride > 1 {
 			name += fmt.Sprintf("/stride%d", l.stride)
 		}
-		{
-			b.Run(name, func(b *testing.B) {
+		for _, direct := range []bool{true, false} {
+			sub := name
+			if !direct {
+				sub += "/block" // the block product for all three (SetDirect(false))
+			}
+			b.Run(sub, func(b *testing.B) {
+				gemm.SetDirect(direct)
+				defer gemm.SetDirect(true)
 				be, err := runtime.NewBackend("go")
 				if err != nil {
 					b.Fatal(err)

@@ -51,6 +51,8 @@ var convCases = []convCase{
 	{"one row of 16: half block past the end", []int{1, 3, 1, 18}, []int{4, 3, 1, 3}, []int{1, 1}, []int{0, 0, 0, 0}, []int{1, 1}, 1},
 	{"dilation 2, asymmetric pads, rows of 16", []int{2, 3, 6, 18}, []int{5, 3, 3, 2}, []int{1, 1}, []int{2, 0, 1, 0}, []int{1, 2}, 1},
 	{"groups 2, rows of 16", []int{2, 4, 4, 16}, []int{6, 2, 3, 3}, []int{1, 1}, []int{1, 1, 1, 1}, []int{1, 1}, 2},
+	{"direct kernels: 3x3 s1 p1, 16 channels, rows of 16", []int{2, 16, 9, 16}, []int{16, 16, 3, 3}, []int{1, 1}, []int{1, 1, 1, 1}, []int{1, 1}, 1},
+	{"direct kernels: 5x3, asymmetric pads, 17 channels, rows of 20", []int{2, 17, 10, 20}, []int{24, 17, 5, 3}, []int{1, 1}, []int{2, 0, 1, 2}, []int{1, 1}, 1},
 	{"1-D", []int{2, 3, 10}, []int{4, 3, 3}, []int{2}, []int{1, 2}, []int{1}, 1},
 	{"3-D", []int{1, 2, 4, 5, 4}, []int{3, 2, 2, 3, 2}, []int{1, 2, 1}, []int{1, 0, 1, 0, 1, 1}, []int{1, 1, 1}, 1},
 }
@@ -154,8 +156,9 @@ func randTensor(rng *rand.Rand, dims ...int) *tensors.Tensor {
 	return tensors.FromFlatDataAndDimensions(v, dims...)
 }
 
-// TestConvMatchesNative compares fob's two convolution paths, the block kernel (default) and
-// the rewrite into one DotGeneral (conv=compose), with simplego's own loop: forward and both
+// TestConvMatchesNative compares fob's convolution paths, the kernels of runtime/gemm (default:
+// direct kernels where they apply, the block product elsewhere; each gathering path; the block
+// product alone) and the rewrite into one DotGeneral (conv=compose), with simplego's own loop: forward and both
 // gradients, which are further convolutions (reversed kernels, input dilation for strided
 // convolutions, batch and channel axes swapped, windows as large as the image for the kernel
 // gradient).
@@ -167,13 +170,18 @@ func TestConvMatchesNative(t *testing.T) {
 			probe := graphShape(t, c, x, w)
 			r := randTensor(rng, probe...)
 			ny, ndx, ndw := convGrads(t, stockLoop, c, x, w, r)
-			for _, spec := range []string{"go", "go (no masked gather)", "go:" + runtime.ComposeConvOption} {
+			for _, spec := range []string{"go", "go (no masked gather)", "go (block product)", "go:" + runtime.ComposeConvOption} {
 				var y, dx, dw []float32
-				if spec == "go (no masked gather)" { // the copy path that CPUs without AVX-512 take
+				switch spec {
+				case "go (no masked gather)": // the copy path that CPUs without AVX-512 take
 					gemm.SetMaskedGather(false)
 					y, dx, dw = convGrads(t, "go", c, x, w, r)
 					gemm.SetMaskedGather(true)
-				} else {
+				case "go (block product)": // what the direct kernels replace on AVX-512 CPUs
+					gemm.SetDirect(false)
+					y, dx, dw = convGrads(t, "go", c, x, w, r)
+					gemm.SetDirect(true)
+				default:
 					y, dx, dw = convGrads(t, spec, c, x, w, r)
 				}
 				closeTo(t, spec+" y", y, ny, 1e-5)

@@ -184,7 +184,6 @@ func readPlan(v reflect.Value) (c *conv, ok bool) {
 	c.osN, c.osM = ost[axes.OutputBatch], ost[axes.OutputChannels]
 	c.mg = c.m / c.groups
 	c.lo = make([]int, c.k)
-	taps, positions := 1, 1
 	for i := range c.k {
 		c.xsS = append(c.xsS, xst[axes.InputSpatial[i]])
 		c.xDim = append(c.xDim, xs.Dimensions[axes.InputSpatial[i]])
@@ -195,17 +194,25 @@ func readPlan(v reflect.Value) (c *conv, ok bool) {
 		if len(pads) == c.k {
 			c.lo[i] = pads[i][0]
 		}
-		taps *= c.kDim[i]
-		positions *= c.oDim[i]
 	}
 	if c.n != os.Dimensions[axes.OutputBatch] || c.cg*c.groups != c.c || c.mg*c.groups != c.m {
 		return nil, false
+	}
+	c.blocks()
+	return c, true
+}
+
+// blocks sets the product's sizes from the convolution's.
+func (c *conv) blocks() {
+	taps, positions := 1, 1
+	for i := range c.k {
+		taps *= c.kDim[i]
+		positions *= c.oDim[i]
 	}
 	c.rows, c.contract = c.n*positions, c.cg*taps
 	c.rowBlocks = (c.rows + Dim - 1) / Dim
 	c.kBlocks = (c.contract + Dim - 1) / Dim
 	c.colBlocks = (c.mg + Dim - 1) / Dim
-	return c, true
 }
 
 func getF32(n int) []float32 { return f32Scratch.get(n) }
@@ -226,6 +233,14 @@ func (c *conv) run() {
 	}
 	if c.cg == 1 && c.mg == 1 && c.k == 2 && c.inDil[0] == 1 && c.inDil[1] == 1 {
 		c.depthwise()
+		return
+	}
+	if c.direct() {
+		c.runDirect()
+		return
+	}
+	if c.directKernelGrad() {
+		c.runKernelGrad()
 		return
 	}
 	// Contiguous runs: along output positions normally; along the contraction when the kernel's
