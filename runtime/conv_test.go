@@ -53,6 +53,8 @@ var convCases = []convCase{
 	{"groups 2, rows of 16", []int{2, 4, 4, 16}, []int{6, 2, 3, 3}, []int{1, 1}, []int{1, 1, 1, 1}, []int{1, 1}, 2},
 	{"direct kernels: 3x3 s1 p1, 16 channels, rows of 16", []int{2, 16, 9, 16}, []int{16, 16, 3, 3}, []int{1, 1}, []int{1, 1, 1, 1}, []int{1, 1}, 1},
 	{"direct kernels: 5x3, asymmetric pads, 17 channels, rows of 20", []int{2, 17, 10, 20}, []int{24, 17, 5, 3}, []int{1, 1}, []int{2, 0, 1, 2}, []int{1, 1}, 1},
+	{"direct kernel gradient: 3x3 s2 p1, 16 channels", []int{2, 16, 12, 16}, []int{16, 16, 3, 3}, []int{2, 2}, []int{1, 1, 1, 1}, []int{1, 1}, 1},
+	{"direct kernel gradient: 1x1 s2 (downsample), 16 channels", []int{2, 16, 8, 8}, []int{8, 16, 1, 1}, []int{2, 2}, []int{0, 0, 0, 0}, []int{1, 1}, 1},
 	{"1-D", []int{2, 3, 10}, []int{4, 3, 3}, []int{2}, []int{1, 2}, []int{1}, 1},
 	{"3-D", []int{1, 2, 4, 5, 4}, []int{3, 2, 2, 3, 2}, []int{1, 2, 1}, []int{1, 0, 1, 0, 1, 1}, []int{1, 1, 1}, 1},
 }

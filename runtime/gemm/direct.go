@@ -260,9 +260,9 @@ func (c *conv) writeDirect(tile []float32, b0, b1, cb, p0 int, p *directPlan) {
 }
 
 // The direct kernel gradient: a stride-1 convolution whose output is a small kernel and whose
-// "kernel" is an image-sized output gradient (GoMLX's kernel gradient: input channels as the
-// batch, images as the channels, out[ci][co][ty][tx] = Σ_img Σ_(u,v) x[ci][img][ty+u−lo][tx+v−lo]
-// · dy[co][img][u][v]). Images are padded and transposed to channels-last, a few at a time
+// "kernel" is an image-sized output gradient, dilated by the forward stride s (GoMLX's kernel
+// gradient: input channels as the batch, images as the channels, out[ci][co][ty][tx] =
+// Σ_img Σ_(u,v) x[ci][img][ty+s·u−lo][tx+s·v−lo] · dy[co][img][u][v]). Images are padded and transposed to channels-last, a few at a time
 // ([image][padded position][32-lane channel groups]); for each tap the product over their
 // positions then reads 32 consecutive channels per position and broadcasts eight dy values
 // (wgrad8x32), with no patch gathering. The images are summed in wgradGroups fixed groups,
@@ -271,22 +271,22 @@ func (c *conv) writeDirect(tile []float32, b0, b1, cb, p0 int, p *directPlan) {
 const wgradGroups = 4
 
 type wgradPlan struct {
-	hp, wp int // padded image rows and columns (forward output + kernel − 1)
+	hp, wp int // padded image rows and columns (those the taps and the dilated output reach)
 	cpad   int // channels per transposed position, rounded up to whole 32-lane tiles
 	taps   int
 	image  int // elements of one transposed image
 	batch  int // images transposed at a time (together at most maxMosaic bytes)
 }
 
-// directKernelGrad reports whether c is such a kernel gradient: 2-D, stride 1, no dilation or
-// groups, a result of at most 7×7 taps, output channels (c.m) a multiple of 8, at least 16
+// directKernelGrad reports whether c is such a kernel gradient: 2-D, stride 1, no input
+// dilation or groups, a result of at most 7×7 taps, output channels (c.m) a multiple of 8, at least 16
 // input channels (c.n, the lanes), rows contiguous in the input and the output gradient.
 func (c *conv) directKernelGrad() bool {
 	if !useAVX512 || !directEnabled.Load() || c.k != 2 || c.groups != 1 || c.m%directCo != 0 || c.n < 16 {
 		return false
 	}
 	for i := range 2 {
-		if c.stride[i] != 1 || c.inDil[i] != 1 || c.kDil[i] != 1 || c.oDim[i] > 7 {
+		if c.stride[i] != 1 || c.inDil[i] != 1 || c.oDim[i] > 7 {
 			return false
 		}
 	}
@@ -297,7 +297,8 @@ func (c *conv) directKernelGrad() bool {
 // images, range of output-channel blocks): the ranges split the groups' partial results
 // between workers when there are more workers than groups.
 func (c *conv) runKernelGrad() {
-	p := &wgradPlan{hp: c.kDim[0] + c.oDim[0] - 1, wp: c.kDim[1] + c.oDim[1] - 1, cpad: (c.n + 31) &^ 31,
+	d0, d1 := c.kDil[0], c.kDil[1]
+	p := &wgradPlan{hp: (c.kDim[0]-1)*d0 + c.oDim[0], wp: (c.kDim[1]-1)*d1 + c.oDim[1], cpad: (c.n + 31) &^ 31,
 		taps: c.oDim[0] * c.oDim[1]}
 	p.image = p.hp * p.wp * p.cpad
 	p.batch = max(1, maxMosaic/(4*p.image))
@@ -331,8 +332,8 @@ func (c *conv) runKernelGrad() {
 					ty, tx := t/c.oDim[1], t%c.oDim[1]
 					x := xt[(ty*p.wp+tx)*p.cpad:]
 					for ci := 0; ci < p.cpad; ci += 32 {
-						wgrad8x32(acc[(t*c.m+cb*directCo)*p.cpad+ci:], p.cpad, dy, c.wsM, c.wsC, x[ci:], p.cpad,
-							rows, cols, (p.wp-cols)*p.cpad, p.image, n)
+						wgrad8x32(acc[(t*c.m+cb*directCo)*p.cpad+ci:], p.cpad, dy, c.wsM, c.wsC, x[ci:], d1*p.cpad,
+							rows, cols, (d0*p.wp-d1*cols)*p.cpad, p.image, n)
 					}
 				}
 			}

@@ -27,17 +27,23 @@ func nchwConv(rng *rand.Rand, n, c, h, w, m, kh, kw int, lo [2]int, oh, ow int) 
 // kernel with low pads lo: input channels as the batch, images as the channels, dy as the
 // kernel; the result [c][m][kh][kw].
 func kernelGradConv(rng *rand.Rand, n, c, h, w, m, oh, ow, kh, kw int, lo [2]int) *conv {
+	return stridedKernelGradConv(rng, n, c, h, w, m, oh, ow, kh, kw, lo, 1)
+}
+
+// stridedKernelGradConv is kernelGradConv for a forward stride s: dy dilated by s.
+func stridedKernelGradConv(rng *rand.Rand, n, c, h, w, m, oh, ow, kh, kw int, lo [2]int, s int) *conv {
 	cv := &conv{k: 2, n: c, c: n, m: m, groups: 1, cg: n, mg: m,
 		xsN: h * w, xsC: c * h * w, xsS: []int{w, 1}, xDim: []int{h, w}, inDil: []int{1, 1},
 		wsM: oh * ow, wsC: m * oh * ow, wsS: []int{ow, 1}, kDim: []int{oh, ow},
 		osN: m * kh * kw, osM: kh * kw, osS: []int{kw, 1}, oDim: []int{kh, kw},
-		stride: []int{1, 1}, kDil: []int{1, 1}, lo: lo[:]}
+		stride: []int{1, 1}, kDil: []int{s, s}, lo: lo[:]}
 	cv.x, cv.w, cv.out = randSlice(rng, n*c*h*w), randSlice(rng, n*m*oh*ow), make([]float32, c*m*kh*kw)
 	cv.blocks()
 	return cv
 }
 
-// naive is the convolution summed in float64 straight from its definition.
+// naive is the convolution (without input dilation) summed in float64 straight from its
+// definition.
 func (c *conv) naive() []float64 {
 	out := make([]float64, len(c.out))
 	for b := range c.n {
@@ -47,12 +53,12 @@ func (c *conv) naive() []float64 {
 					var s float64
 					for ch := range c.c {
 						for ky := range c.kDim[0] {
-							iy := oy + ky - c.lo[0]
+							iy := oy*c.stride[0] + ky*c.kDil[0] - c.lo[0]
 							if iy < 0 || iy >= c.xDim[0] {
 								continue
 							}
 							for kx := range c.kDim[1] {
-								ix := ox + kx - c.lo[1]
+								ix := ox*c.stride[1] + kx*c.kDil[1] - c.lo[1]
 								if ix < 0 || ix >= c.xDim[1] {
 									continue
 								}
@@ -95,6 +101,9 @@ func TestDirectConvolutions(t *testing.T) {
 		{"kernel gradient, 20 channels (lane tail), asymmetric pads", kernelGradConv(rng, 3, 20, 9, 16, 8, 9, 16, 3, 2, [2]int{1, 0}), false, true},
 		{"kernel gradient, 8x8 images, 9 images in 4 groups", kernelGradConv(rng, 9, 16, 8, 8, 24, 8, 8, 3, 3, [2]int{1, 1}), false, true},
 		{"kernel gradient, negative pads", kernelGradConv(rng, 2, 16, 12, 20, 8, 10, 16, 3, 5, [2]int{0, -1}), false, true},
+		{"kernel gradient of a stride-2 3x3 convolution", stridedKernelGradConv(rng, 3, 16, 16, 16, 16, 8, 8, 3, 3, [2]int{1, 1}, 2), false, true},
+		{"kernel gradient of a stride-2 1x1 convolution (downsample)", stridedKernelGradConv(rng, 3, 32, 16, 16, 8, 8, 8, 1, 1, [2]int{0, 0}, 2), false, true},
+		{"kernel gradient of a stride-3 2x3 convolution, odd sizes", stridedKernelGradConv(rng, 2, 20, 11, 13, 8, 4, 4, 2, 3, [2]int{1, 0}, 3), false, true},
 		{"kernel gradient, 12 output channels: not whole blocks", kernelGradConv(rng, 2, 16, 8, 8, 12, 8, 8, 3, 3, [2]int{1, 1}), false, false},
 		{"kernel gradient, 4x4 images, 37 in uneven groups", kernelGradConv(rng, 37, 32, 4, 4, 16, 4, 4, 3, 3, [2]int{1, 1}), false, true},
 		{"kernel gradient, 3 images: fewer than the groups", kernelGradConv(rng, 3, 16, 6, 6, 8, 6, 6, 3, 3, [2]int{1, 1}), false, true},
