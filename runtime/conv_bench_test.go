@@ -68,3 +68,29 @@ func BenchmarkConvLayers(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkKernelFlip times the spatial reversal of ResNet-18's layer-4 kernel ([512, 512, 3, 3],
+// 9 MiB) that every convolution input gradient starts with, and reports GB/s moved (a read and
+// a write).
+//
+//	go test -run '^$' -bench KernelFlip ./runtime
+func BenchmarkKernelFlip(b *testing.B) {
+	be, err := runtime.NewBackend("go")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.Finalize()
+	w := randTensor(rand.New(rand.NewPCG(1, 2)), 512, 512, 3, 3)
+	e, err := graph.NewExec(be, func(w *graph.Node) *graph.Node { return graph.Reverse(w, 2, 3) })
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		out, err := e.Exec(w)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out[0].FinalizeAll()
+	}
+	b.ReportMetric(8*float64(512*512*9)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+}

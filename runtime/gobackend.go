@@ -252,48 +252,72 @@ func (b *goBuilder) sliceAxis(y backends.Op, axis, from, to int) (backends.Op, e
 	return b.Slice(y, starts, limits, strides)
 }
 
-// Reverse implements backends.Builder: each listed axis is read back to front through a Gather
-// with indices n-1, n-2, ..., 0 (one gather per axis, any dtype).
+// Reverse implements backends.Builder: the listed axes are read back to front through Gathers
+// with indices n-1, n-2, ..., 0 (any dtype). Adjacent axes are reversed together, as one axis
+// of their combined size (reversing each of them is reversing their row-major flattening): a
+// kernel flip of a convolution input gradient is then one gather of [out·in, kh·kw] instead of
+// two passes, the second with runs of a single float.
 func (b *goBuilder) Reverse(x backends.Op, axes ...int) (backends.Op, error) {
 	shape, err := b.OpShape(x)
 	if err != nil {
 		return nil, err
 	}
-	y := x
-	seen := map[int]bool{}
+	rev := make([]bool, shape.Rank())
 	for _, axis := range axes {
 		if axis < 0 || axis >= shape.Rank() {
 			return nil, fmt.Errorf("Reverse: axis %d out of range for %s", axis, shape)
 		}
-		if seen[axis] {
+		if rev[axis] {
 			return nil, fmt.Errorf("Reverse: axis %d listed twice", axis)
 		}
-		seen[axis] = true
-		n := shape.Dimensions[axis]
-		if n <= 1 {
+		rev[axis] = shape.Dimensions[axis] > 1
+	}
+	y := x
+	for a0 := 0; a0 < shape.Rank(); a0++ {
+		if !rev[a0] {
 			continue
 		}
-		idx := make([]int32, n)
-		for i := range idx {
-			idx[i] = int32(n - 1 - i)
+		a1 := a0 + 1 // reverse axes a0..a1-1 together
+		for a1 < shape.Rank() && (rev[a1] || shape.Dimensions[a1] == 1) {
+			a1++
 		}
-		indices, err := b.Constant(idx, n, 1)
-		if err != nil {
-			return nil, err
-		}
-		var offsetAxes []int
-		for a := range shape.Rank() {
-			if a != axis {
-				offsetAxes = append(offsetAxes, a)
+		before, n, after := 1, 1, 1
+		for a, d := range shape.Dimensions {
+			switch {
+			case a < a0:
+				before *= d
+			case a < a1:
+				n *= d
+			default:
+				after *= d
 			}
 		}
-		sizes := slices.Clone(shape.Dimensions)
-		sizes[axis] = 1
-		if y, err = b.Gather(y, indices, 1, offsetAxes, []int{axis}, []int{axis}, sizes, false); err != nil {
+		if y, err = b.reverseMiddle(y, before, n, after); err != nil {
 			return nil, err
 		}
+		if y, err = b.Reshape(y, shape.Dimensions...); err != nil {
+			return nil, err
+		}
+		a0 = a1
 	}
 	return y, nil
+}
+
+// reverseMiddle reverses the middle axis of x seen as [before, n, after].
+func (b *goBuilder) reverseMiddle(x backends.Op, before, n, after int) (backends.Op, error) {
+	x, err := b.Reshape(x, before, n, after)
+	if err != nil {
+		return nil, err
+	}
+	idx := make([]int32, n)
+	for i := range idx {
+		idx[i] = int32(n - 1 - i)
+	}
+	indices, err := b.Constant(idx, n, 1)
+	if err != nil {
+		return nil, err
+	}
+	return b.Gather(x, indices, 1, []int{0, 2}, []int{1}, []int{1}, []int{before, 1, after}, false)
 }
 
 // ConvGeneral implements backends.Builder. XLA reads empty strides and dilations as all ones;

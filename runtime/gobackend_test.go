@@ -64,6 +64,10 @@ func TestReverseMatchesHandComputedValues(t *testing.T) {
 		{"middle of 3-D", [][][]float64{{{1, 2}, {3, 4}, {5, 6}}}, []int{1}, "[[[5 6] [3 4] [1 2]]]"},
 		{"size-1 axis", [][]int64{{1, 2}}, []int{0}, "[[1 2]]"},
 		{"bool", []bool{true, false, false}, []int{0}, "[false false true]"},
+		{"last two of 4-D (kernel flip)", [][][][]float32{{{{1, 2, 3}, {4, 5, 6}}}, {{{7, 8, 9}, {10, 11, 12}}}}, []int{2, 3},
+			"[[[[6 5 4] [3 2 1]]] [[[12 11 10] [9 8 7]]]]"},
+		{"first and last of 3-D", [][][]int32{{{1, 2}, {3, 4}}, {{5, 6}, {7, 8}}}, []int{0, 2}, "[[[6 5] [8 7]] [[2 1] [4 3]]]"},
+		{"two axes around a size-1 one", [][][][]int32{{{{1, 2}}, {{3, 4}}}}, []int{1, 3}, "[[[[4 3]] [[2 1]]]]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -250,6 +250,7 @@ func TestGatherTakeMatchesSimplego(t *testing.T) {
 	}{
 		{"reverse axis 2", []int{6, 5, 3, 3}, 2, []int32{2, 1, 0}, []int{3, 1}},
 		{"reverse axis 3", []int{64, 64, 3, 3}, 3, []int32{2, 1, 0}, []int{3, 1}},
+		{"reverse 3x3 taps flattened (chunks split blocks of 9)", []int{64, 65, 9}, 2, []int32{8, 7, 6, 5, 4, 3, 2, 1, 0}, []int{9, 1}},
 		{"embedding", []int{50, 8}, 0, []int32{3, 0, 49, 7, 7, 12}, []int{2, 3, 1}},
 		{"clamped", []int{10, 4}, 0, []int32{-3, 12, 9}, []int{3, 1}},
 		{"large", []int{200, 300}, 0, []int32{5, 199, 0, 100}, []int{4, 1}},

@@ -83,12 +83,17 @@ func gatherTake(b *simplego.Backend, n *simplego.Node, inputs []*simplego.Buffer
 	if len(x) < xs.Size() {
 		return nil, false
 	}
-	var index func(i int) int
+	nIdx, dimA := is.Size(), xs.Dimensions[a]
+	src := make([]int, nIdx) // the slice each index takes; out-of-range starts clamped, as in XLA
 	switch idx := bufFlat(inputs[1]).(type) {
 	case []int32:
-		index = func(i int) int { return int(idx[i]) }
+		for k := range src {
+			src[k] = min(max(int(idx[k]), 0), dimA-1)
+		}
 	case []int64:
-		index = func(i int) int { return int(idx[i]) }
+		for k := range src {
+			src[k] = min(max(int(idx[k]), 0), dimA-1)
+		}
 	default:
 		return nil, false
 	}
@@ -100,7 +105,6 @@ func gatherTake(b *simplego.Backend, n *simplego.Node, inputs []*simplego.Buffer
 			inner *= d
 		}
 	}
-	nIdx, dimA := is.Size(), xs.Dimensions[a]
 	out := getBufferForShape(b, os)
 	dst := bufFlat(out).([]float32)[:os.Size()]
 	if len(dst) == 0 {
@@ -109,10 +113,30 @@ func gatherTake(b *simplego.Backend, n *simplego.Node, inputs []*simplego.Buffer
 	rows := outer * nIdx
 	size, count := chunking(rows*inner, inner)
 	parallel.For(count, func(c int) {
-		for r := c * size / inner; r < min(rows, (c+1)*size/inner); r++ {
-			o, k := r/nIdx, r%nIdx
-			src := min(max(index(k), 0), dimA-1) // out-of-range starts are clamped, as in XLA
-			copy(dst[r*inner:(r+1)*inner], x[(o*dimA+src)*inner:(o*dimA+src+1)*inner])
+		r0, r1 := c*size/inner, min(rows, (c+1)*size/inner)
+		o, k := r0/nIdx, r0%nIdx
+		if inner == 1 { // single floats (reversed kernel taps)
+			for r := r0; r < r1; r++ {
+				dst[r] = x[o*dimA+src[k]]
+				if k++; k == nIdx {
+					o, k = o+1, 0
+				}
+			}
+			return
+		}
+		for r := r0; r < r1; r++ {
+			from := x[(o*dimA+src[k])*inner:][:inner]
+			to := dst[r*inner:][:inner]
+			if inner >= 16 {
+				copy(to, from)
+			} else { // short runs: a loop beats a copy call per run
+				for j, v := range from {
+					to[j] = v
+				}
+			}
+			if k++; k == nIdx {
+				o, k = o+1, 0
+			}
 		}
 	})
 	return out, true
