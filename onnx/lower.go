@@ -30,6 +30,11 @@ type ImportOptions struct {
 	Dropout DropoutMode
 	// BatchNorm says which statistics BatchNormalization normalises with (lower_cnn.go).
 	BatchNorm BatchNormMode
+	// FusedBatchNorm (BatchNormTrain mode) turns each BatchNormalization into one node of
+	// FusedBatchNormOp in FusedDomain instead of reductions and elementwise ops: the trainer
+	// (train.CallGraph) converts it to GoMLX's BatchNormForTraining, whose gradient is one op
+	// too. onnx-gomlx's own CallGraph cannot convert such a graph.
+	FusedBatchNorm bool
 }
 
 // DropoutSite describes one Dropout turned into a mask input (DropoutMasks mode): the mask

@@ -91,8 +91,17 @@ func (l *lowerer) batchNorm(n *onnxpb.NodeProto) {
 	l.batchNormTrain(n)
 }
 
-// batchNormTrain builds training-mode batch normalisation from ReduceMean/Sub/Mul/Sqrt/Div, over
-// every axis but 1 of an [N, C, ...] input (rank 2 and up).
+// FusedDomain and FusedBatchNormOp name the node ImportOptions.FusedBatchNorm puts in place of a
+// training-mode BatchNormalization: inputs X, scale, B (as ONNX's); outputs Y, the batch mean
+// and the biased batch variance ([C]); attribute epsilon. It normalises over every axis but 1.
+const (
+	FusedDomain      = "ai.fob"
+	FusedBatchNormOp = "BatchNormalizationTraining"
+)
+
+// batchNormTrain builds training-mode batch normalisation from ReduceMean/Sub/Mul/Sqrt/Div (or
+// one fused node), over every axis but 1 of an [N, C, ...] input (rank 2 and up), and the
+// running-statistic updates.
 func (l *lowerer) batchNormTrain(n *onnxpb.NodeProto) {
 	in := n.GetInput()
 	x, scale, bias, mean, variance := in[0], in[1], in[2], in[3], in[4]
@@ -116,15 +125,23 @@ func (l *lowerer) batchNormTrain(n *onnxpb.NodeProto) {
 	perChannel[1] = -1
 	cshape := l.ints(perChannel...)
 
-	bmean := l.reduceMean(x, axes, true)
-	d := l.emit("Sub", []string{x, bmean})
-	bvar := l.reduceMean(l.emit("Mul", []string{d, d}), axes, true)
-	g := l.emit("Div", []string{l.emit("Reshape", []string{scale, cshape}), l.emit("Sqrt", []string{l.emit("Add", []string{bvar, l.scalar(eps)})})})
-	l.emitTo("Add", []string{l.emit("Mul", []string{d, g}), l.emit("Reshape", []string{bias, cshape})}, n.GetOutput()[0])
-
-	flat := l.ints(-1)
-	meanC := l.emit("Reshape", []string{bmean, flat})
-	varC := l.emit("Reshape", []string{bvar, flat})
+	var meanC, varC string // batch mean and biased variance, [C]
+	if l.opt.FusedBatchNorm {
+		meanC, varC = l.fresh("batch_mean"), l.fresh("batch_var")
+		l.nodes = append(l.nodes, &onnxpb.NodeProto{Name: proto.String(l.fresh("batchnorm")),
+			OpType: proto.String(FusedBatchNormOp), Domain: proto.String(FusedDomain),
+			Input: []string{x, scale, bias}, Output: []string{n.GetOutput()[0], meanC, varC},
+			Attribute: []*onnxpb.AttributeProto{AttrFloat("epsilon", float32(eps))}})
+	} else {
+		bmean := l.reduceMean(x, axes, true)
+		d := l.emit("Sub", []string{x, bmean})
+		bvar := l.reduceMean(l.emit("Mul", []string{d, d}), axes, true)
+		g := l.emit("Div", []string{l.emit("Reshape", []string{scale, cshape}), l.emit("Sqrt", []string{l.emit("Add", []string{bvar, l.scalar(eps)})})})
+		l.emitTo("Add", []string{l.emit("Mul", []string{d, g}), l.emit("Reshape", []string{bias, cshape})}, n.GetOutput()[0])
+		flat := l.ints(-1)
+		meanC = l.emit("Reshape", []string{bmean, flat})
+		varC = l.emit("Reshape", []string{bvar, flat})
+	}
 	update := func(running, batch string) string {
 		return l.emit("Add", []string{l.emit("Mul", []string{running, l.scalar(momentum)}), l.emit("Mul", []string{batch, l.scalar(1 - momentum)})})
 	}

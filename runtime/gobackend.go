@@ -108,7 +108,28 @@ func (b *goBackend) Capabilities() backends.Capabilities {
 	c := simplego.Capabilities.Clone()
 	c.Operations[backends.OpTypePad] = true
 	c.Operations[backends.OpTypeReverse] = true
+	if executors.BatchNormReady() {
+		c.Operations[backends.OpTypeBatchNormForTraining] = true
+		c.Operations[backends.OpTypeBatchNormGradient] = true
+	}
 	return c
+}
+
+// BatchNormForTraining implements backends.Builder with runtime/executors' fused kernels
+// (float32 and float64), when they are installed.
+func (b *goBuilder) BatchNormForTraining(operand, scale, offset backends.Op, epsilon float32, featureAxis int) (backends.Op, backends.Op, backends.Op, error) {
+	if !executors.BatchNormReady() {
+		return b.Builder.BatchNormForTraining(operand, scale, offset, epsilon, featureAxis)
+	}
+	return executors.BatchNormForTraining(b.Builder, operand, scale, offset, epsilon, featureAxis)
+}
+
+// BatchNormGradient implements backends.Builder: the gradient of BatchNormForTraining.
+func (b *goBuilder) BatchNormGradient(operand, scale, mean, variance, gradOutput backends.Op, epsilon float32, featureAxis int) (backends.Op, backends.Op, backends.Op, error) {
+	if !executors.BatchNormReady() {
+		return b.Builder.BatchNormGradient(operand, scale, mean, variance, gradOutput, epsilon, featureAxis)
+	}
+	return executors.BatchNormGradient(b.Builder, operand, scale, mean, variance, gradOutput, epsilon, featureAxis)
 }
 
 // Builder implements backends.Builder.
@@ -116,7 +137,7 @@ func (b *goBackend) Builder(name string) backends.Builder {
 	return &goBuilder{Builder: b.Backend.Builder(name).(*simplego.Builder), conv: b.conv}
 }
 
-// goBuilder adds Pad and Reverse to simplego's builder.
+// goBuilder adds Pad, Reverse and training-mode batch normalisation to simplego's builder.
 type goBuilder struct {
 	*simplego.Builder
 	conv convMode

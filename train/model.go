@@ -54,7 +54,7 @@ type ParamVar struct {
 // ones (shapes, indices) never do.
 func LoadModel(ctx *context.Context, m *onnxpb.ModelProto) (mod *Model, err error) {
 	defer recoverAs(&err, "loading the ONNX model into GoMLX")
-	trainLow, err := onnx.Lower(m, onnx.ImportOptions{Dropout: onnx.DropoutMasks, BatchNorm: onnx.BatchNormTrain})
+	trainLow, err := onnx.Lower(m, onnx.ImportOptions{Dropout: onnx.DropoutMasks, BatchNorm: onnx.BatchNormTrain, FusedBatchNorm: true})
 	if err != nil {
 		return nil, err
 	}

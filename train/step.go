@@ -205,7 +205,7 @@ func (s *Stepper) forward(ctx *context.Context, ins []*graph.Node, sample bool) 
 	}
 
 	// The updated BatchNormalization statistics come after the model's outputs.
-	all := s.model.Train.CallGraph(ctx, g, inputs, append(append([]string{}, s.model.Outputs...), s.model.statTensors()...)...)
+	all := callGraph(s.model.Train, ctx, g, inputs, append(append([]string{}, s.model.Outputs...), s.model.statTensors()...)...)
 	outs, stats = all[:len(s.model.Outputs)], all[len(s.model.Outputs):]
 	if sample {
 		targets, terms = s.task.(tasks.TargetSampler).SampleTargets(ctx, s.outputMap(outs), targets)

@@ -102,6 +102,9 @@ func Install() error {
 		stock[op] = nodeExecutors[op]
 		nodeExecutors[op] = wrap(op, fast)
 	}
+	if nodeExecutors[bnOp] == nil { // simplego has none: the slot runs the fused batch norm
+		nodeExecutors[bnOp] = execBatchNorm
+	}
 	installed = true
 	enabled.Store(true)
 	return nil
