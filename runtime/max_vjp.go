@@ -9,10 +9,13 @@ import (
 // side's indicator as Sign(Sign(x0 - x1) + 1) and its complement, seven elementwise passes per
 // ReLU (Max(x, 0)) or pooling tap in the backward pass; here the first input's share is
 // v * (x0 >= x1) (x0 < x1 for Min) and the second's v minus that: GoMLX's values, ties
-// included (to the first input for Max, the second for Min). Inputs broadcast to the output keep GoMLX's gradient.
+// included (to the first input for Max, the second for Min). A scalar input (fob's ReLU is
+// Max(x, 0) with a scalar 0, train.callGraph) gets the sum of its share; inputs broadcast along
+// some axes keep GoMLX's gradient.
 func minMaxVJP(node *graph.Node, v []*graph.Node, outputShape shapes.Shape) []*graph.Node {
 	x0, x1 := node.Inputs()[0], node.Inputs()[1]
-	if !x0.Shape().Equal(node.Shape()) || !x1.Shape().Equal(node.Shape()) || !node.DType().IsFloat() {
+	full := func(x *graph.Node) bool { return x.Shape().Equal(node.Shape()) }
+	if !(full(x0) || x0.Shape().IsScalar()) || !(full(x1) || x1.Shape().IsScalar()) || !node.DType().IsFloat() {
 		return stockVJPs[node.Type()](node, v, outputShape)
 	}
 	var first *graph.Node
@@ -22,5 +25,12 @@ func minMaxVJP(node *graph.Node, v []*graph.Node, outputShape shapes.Shape) []*g
 		first = graph.GreaterOrEqual(x0, x1)
 	}
 	g0 := graph.Mul(v[0], graph.ConvertDType(first, v[0].DType()))
-	return []*graph.Node{g0, graph.Sub(v[0], g0)}
+	g1 := graph.Sub(v[0], g0)
+	if !full(x0) {
+		g0 = graph.ReduceAllSum(g0)
+	}
+	if !full(x1) {
+		g1 = graph.ReduceAllSum(g1)
+	}
+	return []*graph.Node{g0, g1}
 }

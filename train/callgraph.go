@@ -20,14 +20,16 @@ import (
 //go:linkname recursiveCallGraph github.com/gomlx/onnx-gomlx/onnx.(*Model).recursiveCallGraph
 func recursiveCallGraph(m *gonnx.Model, ctx *context.Context, g *graph.Graph, name string, converted map[string]*graph.Node)
 
-// callGraph is m.CallGraph for graphs with fob's fused nodes (onnx.FusedDomain), which
-// onnx-gomlx does not know: those are converted here, in graph order, each after onnx-gomlx has
-// converted its inputs; onnx-gomlx then converts the rest, stopping at what is converted
-// already. Graphs without fused nodes go to onnx-gomlx unchanged.
+// callGraph is m.CallGraph for the training graph: fob's fused nodes (onnx.FusedDomain), which
+// onnx-gomlx does not know, and Relu are converted here, in graph order, each after onnx-gomlx
+// has converted its inputs; onnx-gomlx then converts the rest, stopping at what is converted
+// already. Relu becomes Max(x, scalar 0): onnx-gomlx's Max(x, ZerosLike(x)) writes a tensor of
+// zeros and reads it twice more (forward and gradient) per ReLU. Graphs with neither go to
+// onnx-gomlx unchanged.
 func callGraph(m *gonnx.Model, ctx *context.Context, g *graph.Graph, inputs map[string]*graph.Node, outputs ...string) []*graph.Node {
 	var fused []int
 	for i, n := range m.Proto.Graph.Node {
-		if n.GetDomain() == onnx.FusedDomain {
+		if n.GetDomain() == onnx.FusedDomain || (n.GetDomain() == "" && n.GetOpType() == "Relu") {
 			fused = append(fused, i)
 		}
 	}
@@ -57,6 +59,11 @@ func callGraph(m *gonnx.Model, ctx *context.Context, g *graph.Graph, inputs map[
 		n := m.Proto.Graph.Node[i]
 		for _, in := range n.GetInput() {
 			recursiveCallGraph(m, ctx, g, in, converted)
+		}
+		if n.GetDomain() == "" { // Relu
+			x := converted[n.GetInput()[0]]
+			converted[n.GetOutput()[0]] = graph.Max(x, graph.ScalarZero(g, x.DType()))
+			continue
 		}
 		if n.GetOpType() != onnx.FusedBatchNormOp {
 			panic(fmt.Errorf("train: unknown fused node %s.%s", onnx.FusedDomain, n.GetOpType()))

@@ -321,6 +321,19 @@ func TestCompareMatchesSimplego(t *testing.T) {
 				t.Errorf("%s %v: the fast path did not run", name, dims)
 			}
 			sameBits(t, name, fast, stock)
+			for side, f := range map[string]func(u, v *graph.Node) *graph.Node{
+				"scalar right": func(u, v *graph.Node) *graph.Node { return op(u, graph.ReduceAllMax(v)) },
+				"scalar left":  func(u, v *graph.Node) *graph.Node { return op(graph.ReduceAllMax(v), u) },
+				"scalar zero":  func(u, _ *graph.Node) *graph.Node { return op(u, graph.ScalarZero(u.Graph(), u.DType())) },
+			} {
+				fast, stock, hits := runBoth(t, b, func(u, v *graph.Node) *graph.Node {
+					return graph.ConvertDType(f(u, v), u.DType())
+				}, x, y)
+				if hits < 2 {
+					t.Errorf("%s %v, %s: the fast path did not run", name, dims, side)
+				}
+				sameBits(t, name+" "+side, fast, stock)
+			}
 		}
 	}
 }
