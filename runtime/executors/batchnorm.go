@@ -160,8 +160,13 @@ func execBatchNorm(b *simplego.Backend, n *simplego.Node, inputs []*simplego.Buf
 	return out, nil
 }
 
-// runBatchNorm runs one kernel with the operand viewed as [outer, C, inner], in parallel over
-// channels (each channel's sums in a fixed order: the same result on any core count).
+// bnChunks is the number of image ranges the channel sums are split into: partial sums per
+// range, added in range order (the same result on any core count).
+const bnChunks = 16
+
+// runBatchNorm runs one kernel with the operand viewed as [outer, C, inner]. Work goes in
+// memory order (ranges of images, each plane a contiguous run) so that every worker streams
+// long runs; per-channel coefficients are computed first.
 func runBatchNorm[T float32 | float64](p *bnParams, xs shapes.Shape, inputs []any, dst []T) {
 	c := xs.Dimensions[p.axis]
 	outer, inner := 1, 1
@@ -175,59 +180,99 @@ func runBatchNorm[T float32 | float64](p *bnParams, xs shapes.Shape, inputs []an
 	count := float64(outer * inner)
 	flat := func(i int) []T { return inputs[i].([]T) }
 	x := flat(0)
-	// channel returns the planes of channel ch of v, one per outer index.
-	channel := func(v []T, ch int, fn func(o int, plane []T)) {
-		for o := range outer {
-			fn(o, v[(o*c+ch)*inner:][:inner])
-		}
-	}
 	invStd := func(variance []T, ch int) float64 { return 1 / math.Sqrt(float64(variance[ch])+p.eps) }
-	parallel.For(c, func(ch int) {
-		switch p.kind {
-		case bnStats:
-			var s, ss float64
-			channel(x, ch, func(_ int, v []T) {
-				a, b := sums(v)
-				s, ss = s+a, ss+b
-			})
-			m := s / count
-			dst[ch], dst[c+ch] = T(m), T(max(ss/count-m*m, 0))
-		case bnNormalize:
-			mean, variance, scale, offset := flat(1), flat(2), flat(3), flat(4)
-			k := invStd(variance, ch) * float64(scale[ch])
-			a, b := T(k), T(float64(offset[ch])-float64(mean[ch])*k) // y = a·x + b
-			channel(x, ch, func(o int, v []T) {
-				y := dst[(o*c+ch)*inner:][:inner]
-				for i, xv := range v {
-					y[i] = a*xv + b
-				}
-			})
-		case bnGradSums:
-			mean, variance, dy := flat(1), flat(2), flat(3)
-			var sdy, sdyx float64
-			channel(x, ch, func(o int, v []T) {
-				a, b := dots(dy[(o*c+ch)*inner:][:inner], v)
-				sdy, sdyx = sdy+a, sdyx+b
-			})
+	switch p.kind {
+	case bnStats, bnGradSums:
+		var dy []T
+		if p.kind == bnGradSums {
+			dy = flat(3)
+		}
+		s := channelSums(x, dy, outer, c, inner)
+		for ch := range c {
+			if p.kind == bnStats {
+				m := s[ch] / count
+				dst[ch], dst[c+ch] = T(m), T(max(s[c+ch]/count-m*m, 0))
+				continue
+			}
 			// Σ dy·x̂ = (Σ dy·x − mean·Σ dy)/σ
-			dst[ch], dst[c+ch] = T(sdy), T((sdyx-float64(mean[ch])*sdy)*invStd(variance, ch))
-		case bnGradOperand:
-			mean, variance, scale, dy, s := flat(1), flat(2), flat(3), flat(4), flat(5)
-			// dx = scale/σ · (dy − Σdy/n − x̂·Σdy·x̂/n), x̂ = (x − mean)/σ: dx = a·dy + b·x + d
+			mean, variance := flat(1), flat(2)
+			dst[ch], dst[c+ch] = T(s[ch]), T((s[c+ch]-float64(mean[ch])*s[ch])*invStd(variance, ch))
+		}
+	case bnNormalize:
+		mean, variance, scale, offset := flat(1), flat(2), flat(3), flat(4)
+		a, b := make([]T, c), make([]T, c) // y = a·x + b
+		for ch := range c {
+			k := invStd(variance, ch) * float64(scale[ch])
+			a[ch], b[ch] = T(k), T(float64(offset[ch])-float64(mean[ch])*k)
+		}
+		forPlanes(outer*c, inner, func(pl int, at int) {
+			ac, bc := a[pl%c], b[pl%c]
+			v, y := x[at:at+inner], dst[at:at+inner]
+			for i, xv := range v {
+				y[i] = ac*xv + bc
+			}
+		})
+	case bnGradOperand:
+		mean, variance, scale, dy, s := flat(1), flat(2), flat(3), flat(4), flat(5)
+		// dx = scale/σ · (dy − Σdy/n − x̂·Σdy·x̂/n), x̂ = (x − mean)/σ: dx = a·dy + b·x + d
+		a, b, d := make([]T, c), make([]T, c), make([]T, c)
+		for ch := range c {
 			is := invStd(variance, ch)
 			k := float64(scale[ch]) * is
 			mdy, mdyx := float64(s[ch])/count, float64(s[c+ch])/count
-			a, b := T(k), T(-k*mdyx*is)
-			d := T(k * (-mdy + float64(mean[ch])*mdyx*is))
-			channel(x, ch, func(o int, v []T) {
-				at := (o*c + ch) * inner
-				g, y := dy[at:][:inner], dst[at:][:inner]
-				for i, xv := range v {
-					y[i] = a*g[i] + b*xv + d
-				}
-			})
+			a[ch], b[ch] = T(k), T(-k*mdyx*is)
+			d[ch] = T(k * (-mdy + float64(mean[ch])*mdyx*is))
+		}
+		forPlanes(outer*c, inner, func(pl int, at int) {
+			ch := pl % c
+			ac, bc, dc := a[ch], b[ch], d[ch]
+			g, v, y := dy[at:at+inner], x[at:at+inner], dst[at:at+inner]
+			for i, xv := range v {
+				y[i] = ac*g[i] + bc*xv + dc
+			}
+		})
+	}
+}
+
+// forPlanes calls fn for each plane (its index and first element), in parallel chunks of
+// consecutive planes of about equal size.
+func forPlanes(planes, inner int, fn func(pl, at int)) {
+	forChunks(planes*inner, func(start, end int) {
+		for pl := (start + inner - 1) / inner; pl*inner < end; pl++ {
+			fn(pl, pl*inner)
 		}
 	})
+}
+
+// channelSums returns, per channel of v [outer, c, inner], Σ v and Σ v² (g nil) or Σ g and
+// Σ g·v, as [2c] float64: partial sums over bnChunks ranges of images, added in order.
+func channelSums[T float32 | float64](v, g []T, outer, c, inner int) []float64 {
+	chunks := min(bnChunks, outer)
+	parts := make([][]float64, chunks)
+	parallel.For(chunks, func(k int) {
+		part := make([]float64, 2*c)
+		for o := k * outer / chunks; o < (k+1)*outer/chunks; o++ {
+			for ch := range c {
+				at := (o*c + ch) * inner
+				var a, b float64
+				if g == nil {
+					a, b = sums(v[at : at+inner])
+				} else {
+					a, b = dots(g[at:at+inner], v[at:at+inner])
+				}
+				part[ch] += a
+				part[c+ch] += b
+			}
+		}
+		parts[k] = part
+	})
+	total := parts[0]
+	for _, part := range parts[1:] {
+		for i, x := range part {
+			total[i] += x
+		}
+	}
+	return total
 }
 
 // sums returns Σ v and Σ v² in float64 (four independent chains each).
