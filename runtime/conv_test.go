@@ -300,3 +300,60 @@ func TestConvMatchesPyTorch(t *testing.T) {
 		})
 	}
 }
+
+// TestConvOverwritesPooledOutput: fob's kernels get convolution outputs straight from
+// simplego's buffer pool, not zeroed (runtime/executors' ConvGeneral), so they must write every
+// element. The pool is filled with NaN buffers of each output's shape first; the results (the
+// forward convolution and both gradients, each another convolution) must still match
+// simplego's loop, on the direct kernels, the block product and the depthwise path.
+func TestConvOverwritesPooledOutput(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	cases := []convCase{
+		{"direct, rows of 16", []int{2, 16, 6, 16}, []int{16, 16, 3, 3}, []int{1, 1}, []int{1, 1, 1, 1}, []int{1, 1}, 1},
+		{"direct mosaic, 4x4", []int{9, 16, 4, 4}, []int{8, 16, 3, 3}, []int{1, 1}, []int{1, 1, 1, 1}, []int{1, 1}, 1},
+		{"block product, stride 2", []int{2, 5, 7, 7}, []int{6, 5, 3, 3}, []int{2, 2}, []int{1, 1, 1, 1}, []int{1, 1}, 1},
+		{"depthwise", []int{2, 6, 5, 5}, []int{6, 1, 3, 3}, []int{1, 1}, []int{1, 1, 1, 1}, []int{1, 1}, 6},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			x, w := randTensor(rng, c.x...), randTensor(rng, c.w...)
+			r := randTensor(rng, graphShape(t, c, x, w)...)
+			want := make([][]float32, 3)
+			want[0], want[1], want[2] = convGrads(t, stockLoop, c, x, w, r)
+			b, err := runtime.NewBackend("go")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Finalize()
+			for _, dims := range [][]int{r.Shape().Dimensions, c.x, c.w} { // outputs of y, dx, dw
+				poison, err := graph.NewExec(b, func(v *graph.Node) *graph.Node {
+					return graph.AddScalar(graph.MulScalar(v, 0), math.NaN())
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for range 4 {
+					out, err := poison.Exec(randTensor(rng, dims...))
+					if err != nil {
+						t.Fatal(err)
+					}
+					out[0].FinalizeAll() // back to the pool, full of NaN
+				}
+			}
+			e, err := graph.NewExec(b, func(x, w, r *graph.Node) []*graph.Node {
+				y := graph.ConvGeneral(x, w, c.axes(), c.stride, c.paddings(), nil, c.dil, c.groups, 1)
+				return append([]*graph.Node{y}, graph.Gradient(graph.ReduceAllSum(graph.Mul(y, r)), x, w)...)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs, err := e.Exec(fresh(x), fresh(w), fresh(r))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, name := range []string{"y", "dx", "dw"} {
+				closeTo(t, name, tensors.MustCopyFlatData[float32](outs[i]), want[i], 1e-5)
+			}
+		})
+	}
+}

@@ -77,6 +77,8 @@ func installGEMM() {
 	}
 	if err := executors.Install(); err != nil {
 		slog.Warn("float32 elementwise ops and reductions use simplego's", "reason", err)
+	} else if gemm.ConvActive() {
+		executors.SetConvRunner(gemm.RunConvNode)
 	}
 }
 

@@ -27,6 +27,11 @@ var nodeExecutors [backends.OpTypeLast]executor
 //go:linkname getBufferForShape github.com/gomlx/gomlx/backends/simplego.(*Backend).getBufferForShape
 func getBufferForShape(b *simplego.Backend, shape shapes.Shape) *simplego.Buffer
 
+// putBuffer returns a buffer to simplego's pool.
+//
+//go:linkname putBuffer github.com/gomlx/gomlx/backends/simplego.(*Backend).putBuffer
+func putBuffer(b *simplego.Backend, buf *simplego.Buffer)
+
 // Offsets of the unexported fields read here, checked by Install.
 var (
 	offNodeShape, offNodeData, offNodeInputs uintptr

@@ -89,9 +89,53 @@ func InstallConv() error {
 	}
 	convMap.Map[dtypes.Float32] = wrap(stockFull)
 	convNoDilationMap.Map[dtypes.Float32] = wrap(stockPlain)
+	convPlanType = planType
 	convInstalled = true
 	convEnabled.Store(true)
 	return nil
+}
+
+// convPlanType is simplego's convolution plan struct (set by InstallConv).
+var convPlanType reflect.Type
+
+// RunConvNode computes a float32 ConvGeneral node into out when the kernels here take it:
+// params is the node's data (simplego's convolution parameters), input, kernel and out its
+// buffers. Every element of out is written, so out need not be zeroed (simplego's own executor
+// zeroes the whole output first, single-threaded: a tenth of a ResNet-18 step). It reports
+// false, with out untouched, for what it does not take.
+func RunConvNode(params any, input, kernel, out *simplego.Buffer) (ok bool) {
+	if !convEnabled.Load() || convPlanType == nil {
+		return false
+	}
+	plan := reflect.New(convPlanType).Elem()
+	defer func() {
+		if r := recover(); r != nil {
+			ok = false
+		}
+	}()
+	set := func(name string, v any) {
+		f := plan.FieldByName(name)
+		reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Set(reflect.ValueOf(v))
+	}
+	for _, b := range []struct {
+		buf         *simplego.Buffer
+		flat, shape string
+	}{{input, "inputFlat", "inputShape"}, {kernel, "kernelFlat", "kernelShape"}, {out, "outputFlat", "outputShape"}} {
+		flat, ok1 := floats(b.buf)
+		shape, ok2 := shapeOf(b.buf)
+		if !ok1 || !ok2 {
+			return false
+		}
+		set(b.flat, flat)
+		set(b.shape, shape)
+	}
+	set("params", params)
+	c, ok := readPlan(plan)
+	if !ok {
+		return false
+	}
+	c.run()
+	return true
 }
 
 // chunksEnabled: SetMaskedGather.
@@ -223,12 +267,13 @@ func putInts(s []int)        { intScratch.put(s) }
 // kChunk bounds the contraction blocks gathered at a time (256 KiB of patches per worker).
 const kChunk = 64
 
-// run computes the output (simplego hands it over zeroed). The product is laid out so that
+// run computes the output, writing every element of it. The product is laid out so that
 // both gathered and written data run along output positions: out[m][pos] += W[m][k] ·
 // patches[k][pos], the kernel as the left blocks (transposed once) and the patches as the
 // right ones, gathered with one contiguous run per output row.
 func (c *conv) run() {
 	if c.rows == 0 || c.mg == 0 || c.contract == 0 {
+		clear(c.out) // nothing to add up (RunConvNode's output is not zeroed)
 		return
 	}
 	if c.cg == 1 && c.mg == 1 && c.k == 2 && c.inDil[0] == 1 && c.inDil[1] == 1 {
