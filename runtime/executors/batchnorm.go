@@ -205,11 +205,14 @@ func runBatchNorm[T float32 | float64](p *bnParams, xs shapes.Shape, inputs []an
 			k := invStd(variance, ch) * float64(scale[ch])
 			a[ch], b[ch] = T(k), T(float64(offset[ch])-float64(mean[ch])*k)
 		}
-		forPlanes(outer*c, inner, func(pl int, at int) {
-			ac, bc := a[pl%c], b[pl%c]
-			v, y := x[at:at+inner], dst[at:at+inner]
-			for i, xv := range v {
-				y[i] = ac*xv + bc
+		forRows(outer, c*inner, func(o int) {
+			for ch := range c {
+				at := (o*c + ch) * inner
+				ac, bc := a[ch], b[ch]
+				v, y := x[at:at+inner], dst[at:at+inner]
+				for i, xv := range v {
+					y[i] = ac*xv + bc
+				}
 			}
 		})
 	case bnGradOperand:
@@ -223,23 +226,25 @@ func runBatchNorm[T float32 | float64](p *bnParams, xs shapes.Shape, inputs []an
 			a[ch], b[ch] = T(k), T(-k*mdyx*is)
 			d[ch] = T(k * (-mdy + float64(mean[ch])*mdyx*is))
 		}
-		forPlanes(outer*c, inner, func(pl int, at int) {
-			ch := pl % c
-			ac, bc, dc := a[ch], b[ch], d[ch]
-			g, v, y := dy[at:at+inner], x[at:at+inner], dst[at:at+inner]
-			for i, xv := range v {
-				y[i] = ac*g[i] + bc*xv + dc
+		forRows(outer, c*inner, func(o int) {
+			for ch := range c {
+				at := (o*c + ch) * inner
+				ac, bc, dc := a[ch], b[ch], d[ch]
+				g, v, y := dy[at:at+inner], x[at:at+inner], dst[at:at+inner]
+				for i, xv := range v {
+					y[i] = ac*g[i] + bc*xv + dc
+				}
 			}
 		})
 	}
 }
 
-// forPlanes calls fn for each plane (its index and first element), in parallel chunks of
-// consecutive planes of about equal size.
-func forPlanes(planes, inner int, fn func(pl, at int)) {
-	forChunks(planes*inner, func(start, end int) {
-		for pl := (start + inner - 1) / inner; pl*inner < end; pl++ {
-			fn(pl, pl*inner)
+// forRows calls fn for each of rows rows of size elements (an image: its channels' planes,
+// consecutive in memory), in parallel chunks of consecutive rows.
+func forRows(rows, size int, fn func(o int)) {
+	forChunks(rows*size, func(start, end int) {
+		for o := (start + size - 1) / size; o*size < end && o < rows; o++ {
+			fn(o)
 		}
 	})
 }
@@ -252,6 +257,22 @@ func channelSums[T float32 | float64](v, g []T, outer, c, inner int) []float64 {
 	parallel.For(chunks, func(k int) {
 		part := make([]float64, 2*c)
 		for o := k * outer / chunks; o < (k+1)*outer/chunks; o++ {
+			if inner == 1 { // [N, C]: one value per channel and row
+				row := v[o*c : (o+1)*c]
+				if g == nil {
+					for ch, x := range row {
+						part[ch] += float64(x)
+						part[c+ch] += float64(x) * float64(x)
+					}
+				} else {
+					for ch, x := range row {
+						d := float64(g[o*c+ch])
+						part[ch] += d
+						part[c+ch] += d * float64(x)
+					}
+				}
+				continue
+			}
 			for ch := range c {
 				at := (o*c + ch) * inner
 				var a, b float64
