@@ -515,3 +515,63 @@ func TestLoweredGradients(t *testing.T) {
 		}
 	})
 }
+
+// TestFusedBatchNormLowering: with FusedBatchNorm each training-mode BatchNormalization becomes
+// one FusedDomain node (inputs X, scale, B; outputs Y and the batch mean and variance) and the
+// running-statistic updates read its statistic outputs; without it no such node appears.
+func TestFusedBatchNormLowering(t *testing.T) {
+	b := NewBuilder("bn")
+	b.Input("x", "float32", 4, 3, 5, 5)
+	b.Output("y", "float32", 4, 3, 5, 5)
+	for _, name := range []string{"scale", "bias", "mean", "var"} {
+		b.Initializer(name, tensor.F32s([]float32{1, 2, 3}, 3))
+	}
+	b.Node("BatchNormalization", []string{"x", "scale", "bias", "mean", "var"}, []string{"h"}, AttrFloat("epsilon", 1e-3))
+	b.Node("Relu", []string{"h"}, []string{"y"})
+	m, err := b.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fused := range []bool{true, false} {
+		low, err := Lower(m, ImportOptions{BatchNorm: BatchNormTrain, FusedBatchNorm: fused})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nodes []*onnxpb.NodeProto
+		for _, n := range low.Model.GetGraph().GetNode() {
+			if n.GetDomain() == FusedDomain {
+				nodes = append(nodes, n)
+			}
+		}
+		if !fused {
+			if len(nodes) != 0 {
+				t.Fatalf("FusedBatchNorm off: %d fused nodes", len(nodes))
+			}
+			continue
+		}
+		if len(nodes) != 1 || nodes[0].GetOpType() != FusedBatchNormOp {
+			t.Fatalf("want one %s node, got %v", FusedBatchNormOp, nodes)
+		}
+		n := nodes[0]
+		if got := strings.Join(n.GetInput(), ","); got != "x,scale,bias" || n.GetOutput()[0] != "h" || len(n.GetOutput()) != 3 {
+			t.Fatalf("fused node inputs %v outputs %v", n.GetInput(), n.GetOutput())
+		}
+		if a := n.GetAttribute(); len(a) != 1 || a[0].GetName() != "epsilon" || a[0].GetF() != float32(1e-3) {
+			t.Fatalf("fused node attributes %v", a)
+		}
+		if len(low.BatchNorm) != 1 {
+			t.Fatalf("%d batch-norm sites, want 1", len(low.BatchNorm))
+		}
+		readsStats := false
+		for _, other := range low.Model.GetGraph().GetNode() {
+			for _, in := range other.GetInput() {
+				if in == n.GetOutput()[1] || in == n.GetOutput()[2] {
+					readsStats = true
+				}
+			}
+		}
+		if !readsStats {
+			t.Fatal("no node reads the fused node's batch statistics (running-statistic updates)")
+		}
+	}
+}
