@@ -27,13 +27,13 @@ func recursiveCallGraph(m *gonnx.Model, ctx *context.Context, g *graph.Graph, na
 // zeros and reads it twice more (forward and gradient) per ReLU. Graphs with neither go to
 // onnx-gomlx unchanged.
 func callGraph(m *gonnx.Model, ctx *context.Context, g *graph.Graph, inputs map[string]*graph.Node, outputs ...string) []*graph.Node {
-	var fused []int
+	var own []int // the nodes converted here
 	for i, n := range m.Proto.Graph.Node {
-		if n.GetDomain() == onnx.FusedDomain || (n.GetDomain() == "" && n.GetOpType() == "Relu") {
-			fused = append(fused, i)
+		if n.GetDomain() == onnx.FusedDomain || (isRelu(n.GetDomain(), n.GetOpType())) {
+			own = append(own, i)
 		}
 	}
-	if len(fused) == 0 {
+	if len(own) == 0 {
 		return m.CallGraph(ctx, g, inputs, outputs...)
 	}
 	if ctx != nil {
@@ -55,12 +55,12 @@ func callGraph(m *gonnx.Model, ctx *context.Context, g *graph.Graph, inputs map[
 	if err := m.ValidateInputs(inShapes...); err != nil {
 		panic(err)
 	}
-	for _, i := range fused {
+	for _, i := range own {
 		n := m.Proto.Graph.Node[i]
 		for _, in := range n.GetInput() {
 			recursiveCallGraph(m, ctx, g, in, converted)
 		}
-		if n.GetDomain() == "" { // Relu
+		if isRelu(n.GetDomain(), n.GetOpType()) {
 			x := converted[n.GetInput()[0]]
 			converted[n.GetOutput()[0]] = graph.Max(x, graph.ScalarZero(g, x.DType()))
 			continue
@@ -89,6 +89,9 @@ func callGraph(m *gonnx.Model, ctx *context.Context, g *graph.Graph, inputs map[
 	}
 	return outs
 }
+
+// isRelu: ONNX's Relu (the default domain is "" or "ai.onnx").
+func isRelu(domain, op string) bool { return (domain == "" || domain == "ai.onnx") && op == "Relu" }
 
 // batchNormTraining normalises x [N, C, ...] over every axis but 1 with its batch statistics
 // and returns the output, the batch mean and the biased batch variance ([C]): GoMLX's
