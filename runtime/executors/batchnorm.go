@@ -37,6 +37,12 @@ type bnParams struct {
 	axis int
 }
 
+// with returns a copy of p for kernel k (each node keeps its own parameters).
+func (p bnParams) with(k bnKind) *bnParams {
+	p.kind = k
+	return &p
+}
+
 // newNode adds a node to a simplego graph (unexported there).
 //
 //go:linkname newNode github.com/gomlx/gomlx/backends/simplego.(*Builder).newNode
@@ -54,10 +60,10 @@ func BatchNormForTraining(b *simplego.Builder, operand, scale, offset backends.O
 	defer recoverErr(&err, "BatchNormForTraining")
 	xs := mustShape(b, operand)
 	c := xs.Dimensions[featureAxis]
-	p := func(k bnKind) *bnParams { return &bnParams{kind: k, eps: float64(epsilon), axis: featureAxis} }
-	stats := bnNode(b, p(bnStats), shapes.Make(xs.DType, 2, c), operand)
+	p := bnParams{eps: float64(epsilon), axis: featureAxis}
+	stats := bnNode(b, p.with(bnStats), shapes.Make(xs.DType, 2, c), operand)
 	mean, variance = row(b, stats, 0, c), row(b, stats, 1, c)
-	normalized = bnNode(b, p(bnNormalize), xs, operand, mean, variance, scale, offset)
+	normalized = bnNode(b, p.with(bnNormalize), xs, operand, mean, variance, scale, offset)
 	return normalized, mean, variance, nil
 }
 
@@ -67,9 +73,9 @@ func BatchNormGradient(b *simplego.Builder, operand, scale, mean, variance, grad
 	defer recoverErr(&err, "BatchNormGradient")
 	xs := mustShape(b, operand)
 	c := xs.Dimensions[featureAxis]
-	p := func(k bnKind) *bnParams { return &bnParams{kind: k, eps: float64(epsilon), axis: featureAxis} }
-	sums := bnNode(b, p(bnGradSums), shapes.Make(xs.DType, 2, c), operand, mean, variance, gradOutput)
-	gradOperand = bnNode(b, p(bnGradOperand), xs, operand, mean, variance, scale, gradOutput, sums)
+	p := bnParams{eps: float64(epsilon), axis: featureAxis}
+	sums := bnNode(b, p.with(bnGradSums), shapes.Make(xs.DType, 2, c), operand, mean, variance, gradOutput)
+	gradOperand = bnNode(b, p.with(bnGradOperand), xs, operand, mean, variance, scale, gradOutput, sums)
 	return gradOperand, row(b, sums, 1, c), row(b, sums, 0, c), nil
 }
 
@@ -169,14 +175,7 @@ const bnChunks = 16
 // long runs; per-channel coefficients are computed first.
 func runBatchNorm[T float32 | float64](p *bnParams, xs shapes.Shape, inputs []any, dst []T) {
 	c := xs.Dimensions[p.axis]
-	outer, inner := 1, 1
-	for i, d := range xs.Dimensions {
-		if i < p.axis {
-			outer *= d
-		} else if i > p.axis {
-			inner *= d
-		}
-	}
+	outer, inner := aroundAxis(xs.Dimensions, p.axis)
 	count := float64(outer * inner)
 	flat := func(i int) []T { return inputs[i].([]T) }
 	x := flat(0)

@@ -15,14 +15,7 @@ func concatenate(b *simplego.Backend, n *simplego.Node, inputs []*simplego.Buffe
 	if os.DType != dtypes.Float32 || !ok || axis < 0 || axis >= os.Rank() || len(inputs) == 0 {
 		return nil, false
 	}
-	outer, inner := 1, 1
-	for i, d := range os.Dimensions {
-		if i < axis {
-			outer *= d
-		} else if i > axis {
-			inner *= d
-		}
-	}
+	outer, inner := aroundAxis(os.Dimensions, axis)
 	srcs := make([][]float32, len(inputs))
 	runs := make([]int, len(inputs)) // elements per outer index, per input
 	total := 0

@@ -97,14 +97,7 @@ func gatherTake(b *simplego.Backend, n *simplego.Node, inputs []*simplego.Buffer
 	default:
 		return nil, false
 	}
-	outer, inner := 1, 1
-	for i, d := range xs.Dimensions {
-		if i < a {
-			outer *= d
-		} else if i > a {
-			inner *= d
-		}
-	}
+	outer, inner := aroundAxis(xs.Dimensions, a)
 	out := getBufferForShape(b, os)
 	dst := bufFlat(out).([]float32)[:os.Size()]
 	if len(dst) == 0 {

@@ -99,3 +99,17 @@ func forChunks(n int, fn func(start, end int)) {
 	size, count := chunking(n, 1)
 	parallel.For(count, func(c int) { fn(c*size, min(n, (c+1)*size)) })
 }
+
+// aroundAxis returns the products of the dimensions before and after axis: the tensor seen as
+// [outer, dims[axis], inner].
+func aroundAxis(dims []int, axis int) (outer, inner int) {
+	outer, inner = 1, 1
+	for i, d := range dims {
+		if i < axis {
+			outer *= d
+		} else if i > axis {
+			inner *= d
+		}
+	}
+	return outer, inner
+}

@@ -280,8 +280,8 @@ func (c *conv) run() {
 		c.depthwise()
 		return
 	}
-	if c.direct() {
-		c.runDirect()
+	if p := c.direct(); p != nil {
+		c.runDirect(p)
 		return
 	}
 	if c.directKernelGrad() {

@@ -60,22 +60,25 @@ func (p *directPlan) kept(c *conv) float64 {
 // channel block over them.
 const maxMosaic = 1 << 20
 
-// direct reports whether c runs on the direct kernel: 2-D, stride 1, no dilation or groups,
-// rows contiguous in input and output (NCHW-like), a kernel of at most 7×7 taps, and at least
-// 60% of the computed positions kept.
-func (c *conv) direct() bool {
+// direct returns the plan when c runs on the direct kernel (nil otherwise): 2-D, stride 1, no
+// dilation or groups, rows contiguous in input and output (NCHW-like), a kernel of at most 7×7
+// taps, and at least 60% of the computed positions kept.
+func (c *conv) direct() *directPlan {
 	if !useAVX512 || !directEnabled.Load() || c.k != 2 || c.groups != 1 {
-		return false
+		return nil
 	}
 	for i := range 2 {
 		if c.stride[i] != 1 || c.inDil[i] != 1 || c.kDil[i] != 1 || c.kDim[i] > 7 {
-			return false
+			return nil
 		}
 	}
 	if c.xsS[1] != 1 || c.xsS[0] != c.xDim[1] || c.osS[1] != 1 || c.osS[0] != c.oDim[1] {
-		return false
+		return nil
 	}
-	return c.directPlan().kept(c) >= 0.6
+	if p := c.directPlan(); p.kept(c) >= 0.6 {
+		return p
+	}
+	return nil
 }
 
 // directPlan computes output rows of whole 16-lane vectors one image at a time, the vectors
@@ -135,8 +138,7 @@ func (c *conv) mosaic(g int) *directPlan {
 // ranges of output-channel blocks when there are fewer than four per worker); a task pads its
 // images once and runs every tile of its channel blocks over them, one block at a time, so the
 // block's weights stay in cache across tiles and the padded mosaic in L2 across blocks.
-func (c *conv) runDirect() {
-	p := c.directPlan()
+func (c *conv) runDirect(p *directPlan) {
 	taps := c.kDim[0] * c.kDim[1]
 	coBlocks := (c.m + directCo - 1) / directCo
 	w := c.directWeights(coBlocks, taps)
